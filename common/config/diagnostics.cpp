@@ -1,0 +1,76 @@
+// Diagnostic printing, ordering and quoting. See diagnostics.h.
+#include "common/config/diagnostics.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+#include <utility>
+
+namespace common::config {
+namespace {
+
+// Longest piece of a config value repeated in a message.
+constexpr std::size_t kMaxQuotedLength = 80;
+
+}  // namespace
+
+Diagnostic Diagnostic::at(const SourcePosition& position, std::string message) {
+  return Diagnostic{position.file, position.line, position.column, std::move(message)};
+}
+
+std::string Diagnostic::to_string() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+void Diagnostics::add(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
+
+void Diagnostics::add(const SourcePosition& position, std::string message) {
+  items_.push_back(Diagnostic::at(position, std::move(message)));
+}
+
+std::vector<Diagnostic> Diagnostics::sorted() const {
+  std::vector<Diagnostic> out = items_;
+  std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+  });
+  return out;
+}
+
+std::string Diagnostics::to_string() const {
+  std::string out;
+  for (const Diagnostic& d : sorted()) {
+    out += d.to_string();
+    out += '\n';
+  }
+  return out;
+}
+
+std::string quote_text(std::string_view text) {
+  std::string out = "\"";
+  std::size_t shown = 0;
+  for (unsigned char c : text) {
+    if (shown++ == kMaxQuotedLength) {
+      out += "...";
+      break;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace common::config

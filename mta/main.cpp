@@ -1,0 +1,165 @@
+// stamp-mta: loads the configuration, wires the parts together and runs the loop.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/base/log.h"
+#include "common/event/event_loop.h"
+#include "common/smtp/smtp_server.h"
+#include "common/tls/tls_context.h"
+#include "mta/credential_checker.h"
+#include "mta/delivery/sandbox_delivery.h"
+#include "mta/mta_config_loader.h"
+#include "mta/queue/fs_spool.h"
+#include "mta/submission_handler.h"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/stamp/stamp-mta.yaml";
+// Sessions in the middle of a transaction get this long to finish on SIGTERM.
+constexpr std::chrono::seconds kShutdownGrace{10};
+constexpr std::size_t kAuthThreads = 2;
+
+struct Options {
+  std::string config = kDefaultConfig;
+  bool check_config = false;
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: stamp-mta [--config FILE] [--check-config]\n"
+               "  --config FILE    server configuration (default %s); tenants are read\n"
+               "                   from the tenants.d/ directory next to it\n"
+               "  --check-config   validate the configuration, print every problem, and exit\n",
+               kDefaultConfig);
+}
+
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      options.config = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      options.config = std::string(arg.substr(9));
+    } else if (arg == "--check-config") {
+      options.check_config = true;
+    } else if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "stamp-mta: unknown argument: %s\n", argv[i]);
+      usage(stderr);
+      return std::nullopt;
+    }
+  }
+  return options;
+}
+
+std::optional<mta::MtaConfig> load_config(const std::string& file) {
+  auto load = mta::load_mta_config(file);
+  for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
+  if (!load.config) {
+    std::fprintf(stderr, "stamp-mta: %zu configuration problem%s\n", load.problems.size(),
+                 load.problems.size() == 1 ? "" : "s");
+  }
+  return std::move(load.config);
+}
+
+int run(const mta::MtaConfig& config, const std::string& config_file) {
+  common::log::set_level(config.log_level);
+  std::signal(SIGPIPE, SIG_IGN);  // a client that vanishes must not kill the daemon
+
+  auto loop = common::event::EventLoop::create();
+  if (!loop) {
+    common::log::error("startup_failed").kv("error", loop.error().message);
+    return 1;
+  }
+  common::tls::OwnedSslCtx tls;
+  bool wants_tls = false;
+  for (const auto& l : config.listeners) wants_tls |= l.tls == common::smtp::TlsMode::StartTls;
+  if (wants_tls) {
+    auto ctx = common::tls::make_server_context(config.tls, config.hostname);
+    if (!ctx) {
+      common::log::error("startup_failed").kv("error", ctx.error().message);
+      return 1;
+    }
+    tls = std::move(*ctx);
+  }
+  auto spool = mta::FsSpool::open(config.queue.directory, config.queue.sync_workers, **loop);
+  if (!spool) {
+    common::log::error("startup_failed").kv("error", spool.error().message);
+    return 1;
+  }
+  mta::SandboxDelivery delivery(**loop, **spool, config.delivery.sandbox_directory);
+  mta::CredentialChecker credentials(**loop, kAuthThreads);
+  credentials.load_users(config.tenants);
+  mta::SubmissionHandler handler(config.hostname, **spool, credentials,
+                                 [&delivery](const std::string& id) { delivery.enqueue(id); });
+  common::smtp::SmtpServer server(**loop, config.hostname, config.limits, tls.get(), handler);
+  for (const auto& listener : config.listeners) {
+    if (auto st = server.listen(listener); !st) {
+      common::log::error("startup_failed").kv("error", st.error().message);
+      return 1;
+    }
+  }
+  for (const auto& id : (*spool)->recover()) delivery.enqueue(id);
+
+  bool stopping = false;
+  auto stop = [&](const char* signal_name) {
+    if (stopping) {
+      common::log::info("shutdown_forced").kv("signal", signal_name);
+      server.abort_connections();
+      (*loop)->stop();
+      return;
+    }
+    stopping = true;
+    common::log::info("shutdown").kv("signal", signal_name).kv("connections", server.connection_count());
+    delivery.stop();
+    server.shutdown([&] { (*loop)->stop(); });
+    (*loop)->run_after(kShutdownGrace, [&] {
+      common::log::info("shutdown_grace_expired").kv("connections", server.connection_count());
+      server.abort_connections();
+      (*loop)->stop();
+    });
+  };
+  (void)(*loop)->on_signal(SIGTERM, [&] { stop("SIGTERM"); });
+  (void)(*loop)->on_signal(SIGINT, [&] { stop("SIGINT"); });
+  (void)(*loop)->on_signal(SIGHUP, [&] {
+    // Tenants (credentials) reload in place; listeners and limits need a restart.
+    auto load = mta::load_mta_config(config_file);
+    if (!load.config) {
+      for (const auto& p : load.problems) common::log::error("reload_failed").kv("problem", p.to_string());
+      return;
+    }
+    credentials.load_users(load.config->tenants);
+    common::log::info("reloaded").kv("tenants", load.config->tenants.size());
+  });
+
+  common::log::info("ready").kv("hostname", config.hostname).kv("config", config_file)
+      .kv("tenants", config.tenants.size());
+  if (auto st = (*loop)->run(); !st) {
+    common::log::error("loop_failed").kv("error", st.error().message);
+    return 1;
+  }
+  common::log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto options = parse_options(argc, argv);
+  if (!options) return 2;
+  auto config = load_config(options->config);
+  if (!config) return 1;
+  if (options->check_config) {
+    std::printf("configuration OK: %s (%zu tenant%s)\n", options->config.c_str(), config->tenants.size(),
+                config->tenants.size() == 1 ? "" : "s");
+    return 0;
+  }
+  return run(*config, options->config);
+}

@@ -1,0 +1,26 @@
+// Loading stamp-mta's configuration: the server file (mta.yaml) plus one file
+// per tenant in tenants.d/ next to it.
+//
+// Owns the mta schema, the checks across files (unknown tenants, usernames used
+// twice) and collecting every problem from every file as `file:line:col:
+// message`. The shared blocks (smtp, listeners, tls) are read by common/config.
+// It does not open sockets, create directories or read certificates.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "common/config/diagnostics.h"
+#include "mta/mta_config.h"
+
+namespace mta {
+
+struct MtaConfigLoad {
+  std::optional<MtaConfig> config;  // set only when there are no problems
+  std::vector<common::config::Diagnostic> problems;  // sorted by file, line, column
+};
+
+MtaConfigLoad load_mta_config(const std::filesystem::path& file);
+
+}  // namespace mta

@@ -1,0 +1,176 @@
+// Queue file encoding and parsing. See queue_file.h.
+#include "mta/queue/queue_file.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "common/smtp/command_parser.h"
+
+namespace mta {
+namespace {
+
+using common::smtp::decode_xtext;
+using common::smtp::encode_xtext;
+
+constexpr std::string_view kMagic = "STAMP-QUEUE 1\n";
+constexpr std::string_view kTrailerPrefix = "STAMP-END ";
+constexpr std::size_t kTrailerSize = 10 + 16 + 1;  // "STAMP-END " + 16 hex + "\n"
+
+std::string xtext_or_dash(std::string_view value) { return value.empty() ? "-" : encode_xtext(value); }
+
+common::Result<std::string> dash_or_xtext(std::string_view value) {
+  if (value == "-") return std::string();
+  auto decoded = decode_xtext(value);
+  if (!decoded) return common::fail("bad xtext value: " + decoded.error());
+  return *decoded;
+}
+
+std::string_view next_token(std::string_view& rest) {
+  auto space = rest.find(' ');
+  std::string_view token = rest.substr(0, space);
+  rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  return token;
+}
+
+common::Result<common::smtp::Mailbox> parse_mailbox(std::string_view text) {
+  auto decoded = dash_or_xtext(text);
+  if (!decoded) return std::unexpected(decoded.error());
+  common::smtp::Mailbox box;
+  if (decoded->empty()) return box;
+  auto at = decoded->rfind('@');
+  if (at == std::string::npos) {
+    box.local_part = *decoded;  // <postmaster>
+  } else {
+    box.local_part = decoded->substr(0, at);
+    box.domain = decoded->substr(at + 1);
+  }
+  return box;
+}
+
+// Local part and domain, joined without quoting: the file keeps the raw form.
+std::string raw_address(const common::smtp::Mailbox& box) {
+  if (box.domain.empty()) return box.local_part;
+  return box.local_part + "@" + box.domain;
+}
+
+common::smtp::DsnNotify parse_notify(std::string_view text) {
+  common::smtp::DsnNotify n;
+  if (text == "-") return n;
+  n.given = true;
+  n.never = text.find("NEVER") != std::string_view::npos;
+  n.success = text.find("SUCCESS") != std::string_view::npos;
+  n.failure = text.find("FAILURE") != std::string_view::npos;
+  n.delay = text.find("DELAY") != std::string_view::npos;
+  return n;
+}
+
+}  // namespace
+
+std::string encode_queue_header(const QueuedMessage& meta) {
+  const auto& mail = meta.envelope.mail_from;
+  std::string out(kMagic);
+  out += "id: " + meta.id + "\n";
+  out += "arrival: " + std::to_string(meta.arrival) + "\n";
+  out += "tenant: " + xtext_or_dash(meta.tenant) + "\n";
+  out += "client: " + xtext_or_dash(meta.client_address) + "\n";
+  out += "helo: " + xtext_or_dash(meta.helo) + "\n";
+  out += "mail-from: " + xtext_or_dash(raw_address(mail.sender)) + "\n";
+  out += "size: " + (mail.declared_size ? std::to_string(*mail.declared_size) : std::string("-")) + "\n";
+  out += std::string("body: ") + (mail.body == common::smtp::BodyType::EightBitMime ? "8BITMIME" : "7BIT") + "\n";
+  out += std::string("smtputf8: ") + (mail.smtputf8 ? "1" : "0") + "\n";
+  out += std::string("ret: ") +
+         (mail.ret == common::smtp::DsnRet::Full ? "FULL" : mail.ret == common::smtp::DsnRet::Headers ? "HDRS" : "-") + "\n";
+  out += "envid: " + xtext_or_dash(mail.envid) + "\n";
+  for (const auto& rcpt : meta.envelope.recipients) {
+    std::string notify = rcpt.notify.given ? rcpt.notify.to_string() : "-";
+    out += "rcpt: " + xtext_or_dash(raw_address(rcpt.address)) + " " + notify + " " +
+           xtext_or_dash(rcpt.orcpt_type) + " " + xtext_or_dash(rcpt.orcpt) + "\n";
+  }
+  out += "\n";
+  return out;
+}
+
+std::string encode_queue_trailer(std::uint64_t message_length) {
+  char buf[kTrailerSize + 1];
+  std::snprintf(buf, sizeof buf, "STAMP-END %016llX\n", static_cast<unsigned long long>(message_length));
+  return std::string(buf, kTrailerSize);
+}
+
+common::Result<ParsedQueueFile> parse_queue_file(std::string_view contents) {
+  if (!contents.starts_with(kMagic)) return common::fail("not a stamp queue file (bad magic)");
+  auto header_end = contents.find("\n\n");
+  if (header_end == std::string_view::npos) return common::fail("truncated: no end of envelope");
+  if (contents.size() < header_end + 2 + kTrailerSize) return common::fail("truncated: no trailer");
+  std::string_view trailer = contents.substr(contents.size() - kTrailerSize);
+  if (!trailer.starts_with(kTrailerPrefix) || trailer.back() != '\n') return common::fail("truncated: bad trailer");
+  std::uint64_t length = 0;
+  std::string_view hex = trailer.substr(kTrailerPrefix.size(), 16);
+  auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), length, 16);
+  if (ec != std::errc() || end != hex.data() + hex.size()) return common::fail("bad trailer length");
+  std::size_t body_begin = header_end + 2;
+  if (contents.size() - body_begin - kTrailerSize != length) return common::fail("message length does not match trailer");
+
+  ParsedQueueFile parsed;
+  parsed.message = contents.substr(body_begin, length);
+  std::string_view header = contents.substr(kMagic.size(), header_end + 1 - kMagic.size());
+  bool have_id = false;
+  auto& mail = parsed.meta.envelope.mail_from;
+  while (!header.empty()) {
+    auto nl = header.find('\n');
+    std::string_view line = header.substr(0, nl);
+    header.remove_prefix(nl + 1);
+    auto colon = line.find(": ");
+    if (colon == std::string_view::npos) return common::fail("bad envelope line");
+    std::string_view key = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 2);
+    if (key == "id") {
+      parsed.meta.id = std::string(value);
+      have_id = true;
+    } else if (key == "arrival") {
+      std::from_chars(value.data(), value.data() + value.size(), parsed.meta.arrival);
+    } else if (key == "tenant" || key == "client" || key == "helo" || key == "envid") {
+      auto decoded = dash_or_xtext(value);
+      if (!decoded) return std::unexpected(decoded.error());
+      if (key == "tenant") parsed.meta.tenant = *decoded;
+      else if (key == "client") parsed.meta.client_address = *decoded;
+      else if (key == "helo") parsed.meta.helo = *decoded;
+      else mail.envid = *decoded;
+    } else if (key == "mail-from") {
+      auto box = parse_mailbox(value);
+      if (!box) return std::unexpected(box.error());
+      mail.sender = *box;
+    } else if (key == "size") {
+      if (value != "-") {
+        std::uint64_t size = 0;
+        std::from_chars(value.data(), value.data() + value.size(), size);
+        mail.declared_size = size;
+      }
+    } else if (key == "body") {
+      mail.body = value == "8BITMIME" ? common::smtp::BodyType::EightBitMime : common::smtp::BodyType::SevenBit;
+    } else if (key == "smtputf8") {
+      mail.smtputf8 = value == "1";
+    } else if (key == "ret") {
+      mail.ret = value == "FULL" ? common::smtp::DsnRet::Full
+                 : value == "HDRS" ? common::smtp::DsnRet::Headers : common::smtp::DsnRet::Unset;
+    } else if (key == "rcpt") {
+      std::string_view rest = value;
+      auto box = parse_mailbox(next_token(rest));
+      if (!box) return std::unexpected(box.error());
+      common::smtp::Recipient rcpt;
+      rcpt.address = *box;
+      rcpt.notify = parse_notify(next_token(rest));
+      auto type = dash_or_xtext(next_token(rest));
+      auto orcpt = dash_or_xtext(next_token(rest));
+      if (!type || !orcpt) return common::fail("bad rcpt line");
+      rcpt.orcpt_type = *type;
+      rcpt.orcpt = *orcpt;
+      parsed.meta.envelope.recipients.push_back(std::move(rcpt));
+    }
+    // Unknown keys are skipped: a newer stamp may add fields.
+  }
+  if (!have_id) return common::fail("envelope has no id");
+  if (parsed.meta.envelope.recipients.empty()) return common::fail("envelope has no recipients");
+  return parsed;
+}
+
+}  // namespace mta
