@@ -24,10 +24,10 @@ using common::config::Endpoint;
 using common::config::HostRule;
 using common::config::MapReader;
 using common::config::Need;
+using common::config::quote_text;
 using common::config::Range;
 using common::config::SourcePosition;
 using common::config::YamlDocument;
-using common::config::quote_text;
 
 constexpr std::string_view kTenantsDirectory = "tenants.d";
 constexpr std::string_view kTenantSuffix = ".yaml";
@@ -128,8 +128,9 @@ void read_delivery(MapReader& root, DeliveryConfig& delivery) {
   block.finish();
 }
 
-void read_server_file(const YamlDocument& document, const std::set<std::string, std::less<>>& tenants,
-                      MtaConfig& config, Diagnostics& diagnostics) {
+void read_server_file(const YamlDocument& document,
+                      const std::set<std::string, std::less<>>& tenants, MtaConfig& config,
+                      Diagnostics& diagnostics) {
   MapReader root(document, diagnostics);
   root.read_domain("hostname", config.hostname, Need::Required);
 
@@ -152,9 +153,9 @@ void read_server_file(const YamlDocument& document, const std::set<std::string, 
   if (root.has("tls")) {
     config.tls = common::config::read_tls(tls);
   } else {
-    auto starttls = std::find_if(
-        config.listeners.begin(), config.listeners.end(),
-        [](const auto& l) { return l.tls == common::smtp::TlsMode::StartTls; });
+    auto starttls =
+        std::find_if(config.listeners.begin(), config.listeners.end(),
+                     [](const auto& l) { return l.tls == common::smtp::TlsMode::StartTls; });
     if (starttls != config.listeners.end()) {
       root.error("missing required key \"tls\" (listener " + quote_text(starttls->name) +
                  " uses tls: starttls)");

@@ -17,7 +17,7 @@
 namespace mta {
 
 struct MtaConfigLoad {
-  std::optional<MtaConfig> config;  // set only when there are no problems
+  std::optional<MtaConfig> config;                   // set only when there are no problems
   std::vector<common::config::Diagnostic> problems;  // sorted by file, line, column
 };
 

@@ -93,8 +93,7 @@ std::vector<ListenerConfig> read_listeners(MapReader& parent, std::string_view k
   for (MapReader& item : parent.read_map_list(key, Need::Required, 1)) {
     ListenerConfig config = read_listener(item, check_tenant);
     if (!config.name.empty()) {
-      auto [first, inserted] =
-          names.emplace(config.name, item.position("name").line);
+      auto [first, inserted] = names.emplace(config.name, item.position("name").line);
       if (!inserted) {
         item.error("name", "duplicate listener name " + quote_text(config.name) +
                                " (first at line " + std::to_string(first->second) + ")");

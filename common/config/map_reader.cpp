@@ -21,11 +21,8 @@ struct Unit {
 };
 
 // Largest first, so a limit prints in the biggest unit that divides it exactly.
-constexpr std::array<Unit, 5> kByteUnits{{{"TiB", 1ull << 40},
-                                          {"GiB", 1ull << 30},
-                                          {"MiB", 1ull << 20},
-                                          {"KiB", 1ull << 10},
-                                          {"B", 1}}};
+constexpr std::array<Unit, 5> kByteUnits{
+    {{"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {"B", 1}}};
 constexpr std::array<Unit, 4> kDurationUnits{{{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}}};
 
 // Decimal and one-letter units people write out of habit; "MB" could mean 10^6
@@ -41,8 +38,8 @@ Parsed parse_digits(std::string_view text, std::uint64_t& out) {
       std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Parsed::Negative;
   }
-  if (text.empty() || !std::all_of(text.begin(), text.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; })) {
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Parsed::Malformed;
   }
   if (text.size() > 1 && text.front() == '0') return Parsed::LeadingZero;
@@ -66,8 +63,8 @@ Parsed parse_with_unit(std::string_view text, const std::array<Unit, N>& units,
   std::string_view suffix = text.substr(digits);
   std::uint64_t factor = 1;
   if (!suffix.empty()) {
-    auto unit = std::find_if(units.begin(), units.end(),
-                             [&](const Unit& u) { return u.suffix == suffix; });
+    auto unit =
+        std::find_if(units.begin(), units.end(), [&](const Unit& u) { return u.suffix == suffix; });
     if (unit == units.end() || number.empty()) return Parsed::Malformed;
     factor = unit->factor;
   }
@@ -96,10 +93,14 @@ std::string format_bytes(std::uint64_t value) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quote_text(node.Scalar());
-    default: return "an empty value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quote_text(node.Scalar());
+    default:
+      return "an empty value";
   }
 }
 
@@ -156,7 +157,6 @@ std::string join(std::span<const std::string_view> names) {
 MapReader::MapReader(const YamlDocument& document, Diagnostics& diagnostics)
     : diagnostics_(&diagnostics),
       file_(document.name()),
-      path_(),
       state_(State::Mapping),
       anchor_{document.name(), 1, 1} {
   std::error_code ec;
@@ -165,9 +165,9 @@ MapReader::MapReader(const YamlDocument& document, Diagnostics& diagnostics)
   const YAML::Node& root = document.root();
   if (root.IsNull()) return;  // an empty file: every key takes its default
   if (!root.IsMap()) {
-    diagnostics_->add(position_of(file_, root.Mark()),
-                      "wrong type: expected a mapping of keys at the top of the file, got " +
-                          describe(root));
+    diagnostics_->add(
+        position_of(file_, root.Mark()),
+        "wrong type: expected a mapping of keys at the top of the file, got " + describe(root));
     state_ = State::Silent;
     return;
   }
@@ -175,8 +175,8 @@ MapReader::MapReader(const YamlDocument& document, Diagnostics& diagnostics)
   index_entries(root);
 }
 
-MapReader::MapReader(const MapReader& parent, std::string path, State state,
-                     const YAML::Node& node, const SourcePosition& anchor)
+MapReader::MapReader(const MapReader& parent, std::string path, State state, const YAML::Node& node,
+                     const SourcePosition& anchor)
     : diagnostics_(parent.diagnostics_),
       file_(parent.file_),
       base_directory_(parent.base_directory_),
@@ -190,7 +190,7 @@ void MapReader::index_entries(const YAML::Node& node) {
   for (const auto& pair : node) {  // a by-value pair: `it->first` would dangle
     if (!pair.first.IsScalar()) {
       diagnostics_->add(position_of(file_, pair.first.Mark()),
-                        (path_.empty() ? "" : path_ + ": ") + "keys must be plain strings");
+                        prefix() + "keys must be plain strings");
       continue;
     }
     entries_.push_back(Entry{pair.first.Scalar(), pair.first, pair.second});
@@ -212,10 +212,16 @@ MapReader::MapReader(MapReader&& other) noexcept
 
 MapReader::~MapReader() { finish(); }
 
-bool MapReader::has(std::string_view key) const {
-  return std::any_of(entries_.begin(), entries_.end(),
-                     [&](const Entry& e) { return e.key == key; });
+// Duplicates were reported by YamlDocument; like yaml-cpp, the first one counts.
+const MapReader::Entry* MapReader::find(std::string_view key) const {
+  auto it =
+      std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.key == key; });
+  return it == entries_.end() ? nullptr : &*it;
 }
+
+bool MapReader::has(std::string_view key) const { return find(key) != nullptr; }
+
+std::string MapReader::prefix() const { return path_.empty() ? "" : path_ + ": "; }
 
 std::string MapReader::key_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
@@ -238,13 +244,9 @@ void MapReader::report_wrong_type(const Entry& entry, std::string_view expected)
 const MapReader::Entry* MapReader::lookup(std::string_view key, Need need) {
   if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.emplace_back(key);
   if (state_ == State::Silent) return nullptr;
-  // Duplicates were reported by YamlDocument; like yaml-cpp, the first one counts.
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const Entry& e) { return e.key == key; });
-  if (it != entries_.end()) return &*it;
+  if (const Entry* entry = find(key)) return entry;
   if (need == Need::Required) {
-    diagnostics_->add(anchor_, (path_.empty() ? "" : path_ + ": ") + "missing required key " +
-                                   quote_text(key));
+    diagnostics_->add(anchor_, prefix() + "missing required key " + quote_text(key));
   }
   return nullptr;
 }
@@ -387,7 +389,8 @@ bool MapReader::read_u64(std::string_view key, std::uint64_t& out, Range<std::ui
     case Parsed::LeadingZero:
       report_wrong_type(*entry, std::string(expected) + " without leading zeros");
       return false;
-    case Parsed::Malformed: break;
+    case Parsed::Malformed:
+      break;
   }
   std::string hint;
   if (byte_size) {
@@ -498,20 +501,16 @@ bool MapReader::read_endpoint(std::string_view key, Endpoint& out, HostRule rule
 }
 
 void MapReader::error(std::string_view key, std::string_view message) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const Entry& e) { return e.key == key; });
-  SourcePosition where = it != entries_.end() ? value_position(*it) : anchor_;
-  diagnostics_->add(where, key_path(key) + ": " + std::string(message));
+  diagnostics_->add(position(key), key_path(key) + ": " + std::string(message));
 }
 
 void MapReader::error(std::string_view message) {
-  diagnostics_->add(anchor_, (path_.empty() ? "" : path_ + ": ") + std::string(message));
+  diagnostics_->add(anchor_, prefix() + std::string(message));
 }
 
 SourcePosition MapReader::position(std::string_view key) const {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const Entry& e) { return e.key == key; });
-  return it != entries_.end() ? value_position(*it) : anchor_;
+  const Entry* entry = find(key);
+  return entry != nullptr ? value_position(*entry) : anchor_;
 }
 
 SourcePosition MapReader::position() const { return anchor_; }
@@ -527,7 +526,7 @@ void MapReader::finish() {
     // A repeated unknown key was already reported as a duplicate; say it once.
     if (std::find(reported.begin(), reported.end(), entry.key) != reported.end()) continue;
     reported.push_back(entry.key);
-    std::string message = (path_.empty() ? "" : path_ + ": ") + "unknown key " + quote_text(entry.key);
+    std::string message = prefix() + "unknown key " + quote_text(entry.key);
     message += allowed.empty() ? std::string(" (no keys are allowed here)")
                                : " (allowed: " + join(allowed) + ")";
     diagnostics_->add(position_of(file_, entry.key_node.Mark()), std::move(message));

@@ -71,7 +71,7 @@ class MapReader {
   MapReader& operator=(const MapReader&) = delete;
   ~MapReader();  // finish(), if the owner did not
 
-  const std::string& path() const { return path_; }  // "smtp.timeouts", "" for the root
+  const std::string& path() const { return path_; }          // "smtp.timeouts", "" for the root
   bool present() const { return state_ == State::Mapping; }  // a mapping (or empty) was given
   bool has(std::string_view key) const;                      // does not count as reading it
 
@@ -132,6 +132,8 @@ class MapReader {
             const SourcePosition& anchor);
 
   void index_entries(const YAML::Node& node);
+  const Entry* find(std::string_view key) const;
+  std::string prefix() const;                            // "path: ", or nothing at the root
   const Entry* lookup(std::string_view key, Need need);  // marks the key as known
   std::string key_path(std::string_view key) const;
   SourcePosition value_position(const Entry& entry) const;
@@ -156,8 +158,7 @@ class MapReader {
 };
 
 template <std::unsigned_integral T>
-bool MapReader::read_unsigned(std::string_view key, T& out, Range<std::uint64_t> range,
-                              Need need) {
+bool MapReader::read_unsigned(std::string_view key, T& out, Range<std::uint64_t> range, Need need) {
   static_assert(sizeof(T) <= sizeof(std::uint64_t));
   range.max = std::min<std::uint64_t>(range.max, std::numeric_limits<T>::max());
   std::uint64_t value = 0;

@@ -26,12 +26,10 @@ constexpr Range<seconds> kTlsHandshakeTimeout{seconds(1), seconds(600)};
 
 common::smtp::SmtpLimits read_smtp_limits(MapReader& smtp) {
   common::smtp::SmtpLimits limits;
-  smtp.read_unsigned("max_command_line_length", limits.max_command_line_length,
-                     kCommandLineLength);
+  smtp.read_unsigned("max_command_line_length", limits.max_command_line_length, kCommandLineLength);
   smtp.read_unsigned("max_data_line_length", limits.max_data_line_length, kDataLineLength);
   smtp.read_byte_size("max_message_size", limits.max_message_size, kMessageSize);
-  smtp.read_unsigned("max_recipients_per_message", limits.max_recipients_per_message,
-                     kRecipients);
+  smtp.read_unsigned("max_recipients_per_message", limits.max_recipients_per_message, kRecipients);
   smtp.read_unsigned("max_connections", limits.max_connections, kConnections);
   smtp.read_unsigned("max_connections_per_client", limits.max_connections_per_client,
                      kConnectionsPerClient);

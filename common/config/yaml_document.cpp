@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <expected>
 #include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/base/owned.h"
+#include "common/base/result.h"
 
 namespace common::config {
 namespace {
@@ -21,20 +20,23 @@ namespace {
 // A config file is a few kilobytes; this only stops `stamp-mta -c /dev/zero`.
 constexpr std::size_t kMaxFileSize = 16 * 1024 * 1024;
 
-// Reads the whole file, or returns the errno that stopped it.
-std::expected<std::string, int> read_file(const std::filesystem::path& file) {
+// Reads the whole file; the error reads "cannot read: <strerror>".
+Result<std::string> read_file(const std::filesystem::path& file) {
+  constexpr const char* kWhat = "cannot read";
   OwnedFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return std::unexpected(errno);
+  if (!fd.valid()) return fail_errno(kWhat);
   std::string text;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return std::unexpected(errno);
+      return fail_errno(kWhat);
     }
     if (n == 0) break;
-    if (text.size() + static_cast<std::size_t>(n) > kMaxFileSize) return std::unexpected(EFBIG);
+    if (text.size() + static_cast<std::size_t>(n) > kMaxFileSize) {
+      return std::unexpected(Error::from_errno(kWhat, EFBIG));
+    }
     text.append(buf, static_cast<std::size_t>(n));
   }
   return text;
@@ -92,8 +94,7 @@ std::optional<YamlDocument> YamlDocument::load(const std::filesystem::path& file
                                                Diagnostics& diagnostics) {
   auto text = read_file(file);
   if (!text) {
-    diagnostics.add(SourcePosition{file.string(), 1, 1},
-                    std::string("cannot read: ") + std::strerror(text.error()));
+    diagnostics.add(SourcePosition{file.string(), 1, 1}, text.error().message);
     return std::nullopt;
   }
   return parse(*text, file, diagnostics);

@@ -25,8 +25,7 @@ class YamlDocument {
   static std::optional<YamlDocument> load(const std::filesystem::path& file,
                                           Diagnostics& diagnostics);
   // Same for text already in memory; `file` only names it in messages.
-  static std::optional<YamlDocument> parse(std::string_view text,
-                                           const std::filesystem::path& file,
+  static std::optional<YamlDocument> parse(std::string_view text, const std::filesystem::path& file,
                                            Diagnostics& diagnostics);
 
   const std::filesystem::path& path() const { return path_; }

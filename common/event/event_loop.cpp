@@ -29,7 +29,9 @@ EventLoop::~EventLoop() {
 }
 
 Status EventLoop::run() {
-  if (event_base_dispatch(base_.get()) < 0) return fail("libevent: event_base_dispatch failed");
+  // Keep running while nothing is pending: work posted from other threads
+  // (fsync results) arrives through an event that is only ever activated.
+  if (event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY) < 0) return fail("libevent: event_base_loop failed");
   return {};
 }
 
