@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine (as root) to a running stamp:
+# installs missing packages, builds, and runs stamp-mta in the foreground with
+# the dev profile (conf/dev/). Submission on 127.0.0.1:2587 (STARTTLS + AUTH,
+# user "dev", password "stamp-dev-password"); outgoing mail is written to
+# .dev/sandbox/ instead of leaving the machine. Ctrl-C stops it cleanly.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$repo/scripts/install-deps.sh"
+bash "$repo/scripts/build.sh"
+build="${STAMP_BUILD_DIR:-$repo/build}"
+exec "$build/mta/stamp-mta" --config "$repo/conf/dev/stamp-mta.yaml"
