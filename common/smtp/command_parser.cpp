@@ -73,7 +73,7 @@ bool valid_domain(std::string_view d, bool utf8) {
     }
     prev = c;
   }
-  return prev != '-';  // a trailing dot (root) is not accepted in SMTP
+  return prev != '-' && prev != '.';  // a trailing dot (root) is not accepted in SMTP
 }
 
 struct PathResult {

@@ -16,13 +16,20 @@ using StateMask = unsigned;
 constexpr StateMask bit(SmtpState s) { return 1u << static_cast<unsigned>(s); }
 constexpr StateMask kAnyCommandState = bit(SmtpState::AwaitHelo) | bit(SmtpState::Ready) |
                                        bit(SmtpState::HaveSender) | bit(SmtpState::HaveRecipients);
-constexpr StateMask kAfterHelo = bit(SmtpState::Ready) | bit(SmtpState::HaveSender) | bit(SmtpState::HaveRecipients);
 
 bool is_http_verb(std::string_view verb) {
   // Cross-protocol requests (a browser or proxy aimed at the SMTP port): hang up,
   // as Postfix does, instead of answering every header line with 500.
   return verb == "GET" || verb == "POST" || verb == "HEAD" || verb == "PUT" || verb == "CONNECT" ||
          verb == "OPTIONS" || verb == "DELETE";
+}
+
+// The tenant a client submits as without AUTH, from the listener's trusted networks.
+std::optional<std::string> trusted_identity(const ListenerConfig& listener, const sockaddr_storage& client) {
+  for (const auto& trusted : listener.trusted_networks) {
+    if (trusted.network.contains(reinterpret_cast<const sockaddr*>(&client))) return trusted.tenant;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -77,12 +84,7 @@ std::chrono::seconds ServerSession::read_timeout() const {
 }
 
 void ServerSession::start() {
-  for (const auto& trusted : settings_.listener->trusted_networks) {
-    if (trusted.network.contains(reinterpret_cast<const sockaddr*>(&ctx_.client_sockaddr))) {
-      ctx_.identity = trusted.tenant;
-      break;
-    }
-  }
+  ctx_.identity = trusted_identity(*settings_.listener, ctx_.client_sockaddr);
   if (auto refusal = handler_.on_connect(ctx_)) {
     reply(*refusal);
     enter(SmtpState::Closed);
@@ -268,23 +270,23 @@ bool ServerSession::auth_offered() const {
          (ctx_.tls || settings_.listener->allow_plaintext_auth);
 }
 
-void ServerSession::greet_helo(std::string_view args, bool esmtp) {
+bool ServerSession::greet_helo(std::string_view args, bool esmtp) {
   while (!args.empty() && args.back() == ' ') args.remove_suffix(1);
   if (args.empty()) {
     reply(501, "5.5.4", esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
     count_error();
-    return;
+    return false;
   }
   // RFC 5321 4.1.4: EHLO/HELO resets any transaction in progress.
   reset_transaction();
   ctx_.helo = std::string(args.substr(0, 255));
   ctx_.esmtp = esmtp;
   enter(SmtpState::Ready);
+  return true;
 }
 
 void ServerSession::cmd_ehlo(std::string_view args) {
-  greet_helo(args, true);
-  if (state_ != SmtpState::Ready) return;
+  if (!greet_helo(args, true)) return;
   Reply r{250, "", {settings_.hostname}};
   r.lines.push_back("PIPELINING");
   r.lines.push_back("SIZE " + std::to_string(limits_.max_message_size));
@@ -298,8 +300,7 @@ void ServerSession::cmd_ehlo(std::string_view args) {
 }
 
 void ServerSession::cmd_helo(std::string_view args) {
-  greet_helo(args, false);
-  if (state_ == SmtpState::Ready) reply(Reply{250, "", {settings_.hostname}});
+  if (greet_helo(args, false)) reply(Reply{250, "", {settings_.hostname}});
 }
 
 void ServerSession::cmd_mail(std::string_view args) {
@@ -437,7 +438,11 @@ bool ServerSession::process_data() {
       finish_data();
       return state_ != SmtpState::Closed;
     }
-    const bool ordinary = crlf && line.size() <= limit && (line.empty() || line.front() != '.');
+    // RFC 5321 4.5.3.1.6: the dot doubled for transparency does not count towards
+    // the line length (the no-LF check above allows for it too).
+    const bool stuffed = !line.empty() && line.front() == '.';
+    const std::size_t text_length = line.size() - (stuffed ? 1 : 0);
+    const bool ordinary = crlf && !stuffed && line.size() <= limit;
     data_prev_crlf_ = crlf;
     if (ordinary) {
       data_run_end_ = pos_;
@@ -445,7 +450,7 @@ bool ServerSession::process_data() {
     }
     data_run_end_ = line_begin;
     flush_data_run();
-    if (line.size() > limit) {
+    if (text_length > limit) {
       if (data_error_ == DataError::None) data_error_ = DataError::LineTooLong;
       continue;
     }
@@ -454,7 +459,7 @@ bool ServerSession::process_data() {
       continue;
     }
     // RFC 5321 4.5.2: remove one leading dot. A bare LF is normalized to CRLF.
-    if (!line.empty() && line.front() == '.') line.remove_prefix(1);
+    if (stuffed) line.remove_prefix(1);
     data_write(line);
     data_write("\r\n");
   }
@@ -556,6 +561,10 @@ void ServerSession::tls_established(std::string version, std::string cipher) {
   ctx_.tls_cipher = std::move(cipher);
   ctx_.helo.clear();
   ctx_.esmtp = false;
+  // A SASL login made in plaintext is knowledge from the client too (Postfix
+  // resets it as well); only a trusted network's identity survives.
+  ctx_.auth_user.clear();
+  ctx_.identity = trusted_identity(*settings_.listener, ctx_.client_sockaddr);
   envelope_ = Envelope{};
   enter(SmtpState::AwaitHelo);
 }

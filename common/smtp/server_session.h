@@ -123,7 +123,7 @@ class ServerSession {
   void cmd_auth(std::string_view args);
   void cmd_not_implemented(std::string_view args);
 
-  void greet_helo(std::string_view args, bool esmtp);
+  bool greet_helo(std::string_view args, bool esmtp);  // false: refused (reply sent)
   bool auth_offered() const;
   bool starttls_offered() const;
   void auth_step(std::string_view response);
