@@ -62,6 +62,7 @@ void ServerConnection::on_write(bufferevent*, void* arg) noexcept {
     self->finish("closed");
     return;
   }
+  self->update_timeouts();  // all replies read: no write timer until the next one
   // The client has read our replies: carry on with what it pipelined.
   if (self->session_.buffered_input() > 0 || evbuffer_get_length(bufferevent_get_input(self->bev_.get())) > 0) {
     self->session_.resume();
@@ -80,7 +81,7 @@ void ServerConnection::on_event(bufferevent*, short what, void* arg) noexcept {
     log::info("smtp.tls").kv("session", self->session_.context().session_id).kv("version", version)
         .kv("cipher", cipher);
     self->session_.tls_established(version, cipher);
-    self->current_timeout_ = std::chrono::seconds(-1);
+    self->current_timeout_ = self->current_write_timeout_ = std::chrono::seconds(-1);
     self->pump_input();
     return;
   }
@@ -105,6 +106,17 @@ void ServerConnection::on_event(bufferevent*, short what, void* arg) noexcept {
     return;
   }
   if (what & BEV_EVENT_EOF) self->finish(self->closing_ ? "closed" : "client_closed");
+}
+
+// No message is at stake: a stopping daemon may say 421 and close now.
+bool ServerConnection::between_transactions() const {
+  switch (session_.state()) {
+    case SmtpState::Greeting:
+    case SmtpState::AwaitHelo:
+    case SmtpState::Ready:
+    case SmtpState::AuthExchange: return true;
+    default: return false;
+  }
 }
 
 bool ServerConnection::session_takes_input() const {
@@ -133,14 +145,15 @@ void ServerConnection::pump_input() {
     }
   }
   if (finished_) return;
-  if (draining_) {
-    SmtpState s = session_.state();
-    if (s == SmtpState::Ready || s == SmtpState::AwaitHelo) session_.on_shutdown();
-  }
+  if (draining_ && between_transactions()) session_.on_shutdown();
   if (budget == 0 && session_takes_input() && evbuffer_get_length(input) > 0) schedule_resume();
   update_timeouts();
 }
 
+// The read timer follows the session's state; the write timer runs only while
+// replies wait to be read. (A TLS filter arms its write timer whenever writing
+// is enabled, even with nothing to send, and re-enabling it restarts the read
+// timer too, so an always-armed write timer would keep an idle client alive.)
 void ServerConnection::update_timeouts() {
   if (finished_) return;
   if (closing_) {
@@ -148,18 +161,20 @@ void ServerConnection::update_timeouts() {
     bufferevent_set_timeouts(bev_.get(), nullptr, &write_tv);
     return;
   }
-  std::chrono::seconds wanted = session_.read_timeout();
-  if (wanted == current_timeout_) return;
-  current_timeout_ = wanted;
-  timeval read_tv = to_timeval(wanted);
-  // The client must also read our replies within the command timeout.
-  timeval write_tv = to_timeval(server_.limits_.command_timeout);
-  bufferevent_set_timeouts(bev_.get(), wanted.count() > 0 ? &read_tv : nullptr, &write_tv);
+  std::chrono::seconds read = session_.read_timeout();
+  std::chrono::seconds write = pending_output() > 0 ? server_.limits_.command_timeout : std::chrono::seconds(0);
+  if (read == current_timeout_ && write == current_write_timeout_) return;
+  current_timeout_ = read;
+  current_write_timeout_ = write;
+  timeval read_tv = to_timeval(read);
+  timeval write_tv = to_timeval(write);
+  bufferevent_set_timeouts(bev_.get(), read.count() > 0 ? &read_tv : nullptr, write.count() > 0 ? &write_tv : nullptr);
 }
 
 void ServerConnection::send(std::string_view bytes) {
   if (finished_) return;
   bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  if (current_write_timeout_.count() == 0) update_timeouts();
 }
 
 void ServerConnection::start_tls() { tls_requested_ = true; }
@@ -179,6 +194,9 @@ void ServerConnection::upgrade_to_tls() {
   }
   bufferevent* plain = bev_.get();
   bufferevent_setcb(plain, nullptr, nullptr, nullptr, nullptr);
+  // Timeouts now belong to the TLS layer on top; left on the socket below,
+  // the plaintext phase's timer would fire as a bare "write timeout".
+  bufferevent_set_timeouts(plain, nullptr, nullptr);
   bufferevent* filtered = bufferevent_openssl_filter_new(server_.loop().base(), plain, ssl.get(),
                                                          BUFFEREVENT_SSL_ACCEPTING,
                                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -196,7 +214,7 @@ void ServerConnection::upgrade_to_tls() {
                     &ServerConnection::on_event, this);
   bufferevent_setwatermark(filtered, EV_READ, 0, kMaxReadAhead);
   bufferevent_enable(filtered, EV_READ | EV_WRITE);
-  current_timeout_ = std::chrono::seconds(-1);
+  current_timeout_ = current_write_timeout_ = std::chrono::seconds(-1);
   update_timeouts();
 }
 
@@ -222,8 +240,7 @@ void ServerConnection::schedule_resume() {
 void ServerConnection::shutdown() {
   if (finished_ || closing_) return;
   draining_ = true;
-  SmtpState s = session_.state();
-  if (s == SmtpState::Ready || s == SmtpState::AwaitHelo || s == SmtpState::Greeting) session_.on_shutdown();
+  if (between_transactions()) session_.on_shutdown();
 }
 
 void ServerConnection::finish(const char* reason) {

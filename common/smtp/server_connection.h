@@ -56,6 +56,7 @@ class ServerConnection final : public SessionIo {
   void update_timeouts();
   void finish(const char* reason);
   bool session_takes_input() const;
+  bool between_transactions() const;
 
   SmtpServer& server_;
   OwnedBufferevent bev_;
@@ -65,7 +66,8 @@ class ServerConnection final : public SessionIo {
   bool closing_ = false;   // flush, then finish
   bool finished_ = false;  // handed back to the server for deletion
   bool draining_ = false;  // shutdown requested
-  std::chrono::seconds current_timeout_{-1};
+  std::chrono::seconds current_timeout_{-1};        // read timer now set
+  std::chrono::seconds current_write_timeout_{-1};  // write timer now set
   std::chrono::steady_clock::time_point started_;
 };
 
