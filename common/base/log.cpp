@@ -1,6 +1,8 @@
 // Structured log lines to stderr. See log.h.
 #include "common/base/log.h"
 
+#include "common/base/quoting.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -71,30 +73,7 @@ void append_value(std::string& out, std::string_view value) {
     out += value;
     return;
   }
-  out += '"';
-  std::size_t shown = 0;
-  for (unsigned char c : value) {
-    if (shown++ == kMaxValueLength) {
-      out += "...";
-      break;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through unchanged
-        }
-    }
-  }
-  out += '"';
+  append_quoted(out, value, kMaxValueLength);
 }
 
 Line::Line(Level level, std::string_view event) : active_(enabled(level)) {

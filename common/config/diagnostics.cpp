@@ -1,6 +1,8 @@
 // Diagnostic printing, ordering and quoting. See diagnostics.h.
 #include "common/config/diagnostics.h"
 
+#include "common/base/quoting.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
@@ -46,40 +48,8 @@ std::string Diagnostics::to_string() const {
 }
 
 std::string quote_text(std::string_view text) {
-  std::string out = "\"";
-  std::size_t shown = 0;
-  for (unsigned char c : text) {
-    if (shown++ == kMaxQuotedLength) {
-      out += "...";
-      break;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
+  std::string out;
+  append_quoted(out, text, kMaxQuotedLength);
   return out;
 }
 
