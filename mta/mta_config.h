@@ -40,14 +40,66 @@ struct HostPort {
   std::uint16_t port = 25;
 };
 
+// TLS towards a destination (RFC 3207). Opportunistic: STARTTLS whenever the
+// peer offers it, any certificate. Require: STARTTLS with a certificate that
+// verifies for the MX host name, else the recipients are deferred.
+enum class OutboundTls { Opportunistic, Require };
+
+struct DomainTlsPolicy {
+  std::string domain;  // lower case; the recipient domain
+  OutboundTls mode = OutboundTls::Opportunistic;
+};
+
+// Limits towards one destination domain (per recipient domain, or per relay host).
+struct DestinationLimits {
+  std::size_t max_connections = 10;                  // 1..1000
+  std::size_t max_messages_per_connection = 100;     // 1..100000
+  std::size_t max_messages_per_minute = 0;           // 0 = unlimited, ..1000000
+};
+
+struct DomainLimits {
+  std::string domain;  // lower case
+  DestinationLimits limits;
+};
+
+struct RetryPolicy {
+  std::chrono::seconds first_delay{300};         // 1s..1d: after the first temporary failure
+  std::chrono::seconds max_delay{3600};          // 1s..7d: the backoff's cap
+  std::chrono::seconds max_queue_lifetime{3 * 24 * 3600};  // 1m..30d: then the message bounces
+};
+
+// RFC 5321 4.5.3.2 client timeouts.
+struct ClientTimeouts {
+  std::chrono::seconds connect{30};      // 1s..600s
+  std::chrono::seconds greeting{300};    // 4.5.3.2.1: 5 minutes
+  std::chrono::seconds command{300};     // EHLO, STARTTLS, MAIL (4.5.3.2.2), RCPT (4.5.3.2.3), RSET, QUIT
+  std::chrono::seconds data_init{120};   // 4.5.3.2.4: 2 minutes for the 354
+  std::chrono::seconds data_block{180};  // 4.5.3.2.5: 3 minutes per block sent
+  std::chrono::seconds data_done{600};   // 4.5.3.2.6: 10 minutes for the final reply
+};
+
 struct DeliveryConfig {
   DeliveryMode mode = DeliveryMode::Sandbox;
   std::filesystem::path sandbox_directory;  // one .eml per recipient, as it would go on the wire
   std::optional<HostPort> relay_host;       // send everything here instead of MX lookups
+  std::string helo_name;                    // default: hostname
+  std::uint16_t mx_port = 25;               // port of MX hosts (tests point it elsewhere)
+  OutboundTls tls_default = OutboundTls::Opportunistic;
+  std::filesystem::path tls_ca_file;        // CAs for `require`; empty: the system's store
+  std::vector<DomainTlsPolicy> tls_policies;
+  std::size_t max_connections = 200;        // 1..100000, all destinations together
+  DestinationLimits destination_limits;     // default for every destination
+  std::vector<DomainLimits> domain_limits;  // overrides for named destination domains
+  RetryPolicy retry;
+  ClientTimeouts timeouts;
 };
 
 struct DnsConfig {
   std::optional<HostPort> resolver;  // unset: the system resolver (/etc/resolv.conf)
+};
+
+struct StateConfig {
+  std::filesystem::path database;  // SQLite (WAL): the message log; default QUEUE_DIR/state.db
 };
 
 struct MtaConfig {
@@ -60,6 +112,7 @@ struct MtaConfig {
   QueueConfig queue;
   DeliveryConfig delivery;
   DnsConfig dns;
+  StateConfig state;
   std::vector<TenantConfig> tenants;
 };
 
