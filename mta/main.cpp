@@ -7,13 +7,17 @@
 #include <string_view>
 
 #include "common/base/log.h"
+#include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
 #include "common/smtp/smtp_server.h"
 #include "common/tls/tls_context.h"
+#include "mta/control_server.h"
 #include "mta/credential_checker.h"
+#include "mta/delivery/delivery_scheduler.h"
 #include "mta/delivery/sandbox_delivery.h"
 #include "mta/mta_config_loader.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/state/message_log.h"
 #include "mta/submission_handler.h"
 
 namespace {
@@ -94,11 +98,45 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     common::log::error("startup_failed").kv("error", spool.error().message);
     return 1;
   }
-  mta::SandboxDelivery delivery(**loop, **spool, config.delivery.sandbox_directory);
+  // Outbound: the sandbox (dev) or the real scheduler with its resolver, TLS
+  // contexts and message log.
+  std::unique_ptr<common::dns::UnboundResolver> resolver;
+  std::unique_ptr<mta::MessageLog> message_log;
+  common::tls::OwnedSslCtx client_tls, client_tls_verified;
+  std::unique_ptr<mta::DeliveryAgent> delivery;
+  if (config.delivery.mode == mta::DeliveryMode::Sandbox) {
+    delivery = std::make_unique<mta::SandboxDelivery>(**loop, **spool, config.delivery.sandbox_directory);
+  } else {
+    std::string forwarder;
+    if (config.dns.resolver) forwarder = config.dns.resolver->host + "@" + std::to_string(config.dns.resolver->port);
+    auto made = common::dns::UnboundResolver::create((*loop)->base(), forwarder);
+    auto log = mta::MessageLog::open(config.state.database);
+    auto plain_ctx = common::tls::make_client_context(false, "");
+    auto verified_ctx = common::tls::make_client_context(true, config.delivery.tls_ca_file.string());
+    for (const common::Error* e : {made ? nullptr : &made.error(), log ? nullptr : &log.error(),
+                                   plain_ctx ? nullptr : &plain_ctx.error(), verified_ctx ? nullptr : &verified_ctx.error()}) {
+      if (e) {
+        common::log::error("startup_failed").kv("error", e->message);
+        return 1;
+      }
+    }
+    resolver = std::move(*made);
+    message_log = std::move(*log);
+    client_tls = std::move(*plain_ctx);
+    client_tls_verified = std::move(*verified_ctx);
+    delivery = std::make_unique<mta::DeliveryScheduler>(
+        **loop, **spool, *resolver, message_log.get(), config,
+        mta::DeliveryScheduler::TlsContexts{client_tls.get(), client_tls_verified.get()});
+  }
+  auto control = mta::ControlServer::open(**loop, config.queue.directory / "control.sock", *delivery);
+  if (!control) {
+    common::log::error("startup_failed").kv("error", control.error().message);
+    return 1;
+  }
   mta::CredentialChecker credentials(**loop, kAuthThreads);
   credentials.load_users(config.tenants);
   mta::SubmissionHandler handler(config.hostname, **spool, credentials,
-                                 [&delivery](const std::string& id) { delivery.enqueue(id); });
+                                 [&delivery](const std::string& id) { delivery->enqueue(id); });
   common::smtp::SmtpServer server(**loop, config.hostname, config.limits, tls.get(), handler);
   for (const auto& listener : config.listeners) {
     if (auto st = server.listen(listener); !st) {
@@ -106,9 +144,13 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
       return 1;
     }
   }
-  for (const auto& id : (*spool)->recover()) delivery.enqueue(id);
+  for (const auto& id : (*spool)->recover()) delivery->enqueue(id);
 
   bool stopping = false;
+  int parts_running = 2;  // the SMTP server and the delivery agent
+  auto part_stopped = [&] {
+    if (--parts_running == 0) (*loop)->stop();
+  };
   auto stop = [&](const char* signal_name) {
     if (stopping) {
       common::log::info("shutdown_forced").kv("signal", signal_name);
@@ -118,8 +160,8 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     }
     stopping = true;
     common::log::info("shutdown").kv("signal", signal_name).kv("connections", server.connection_count());
-    delivery.stop();
-    server.shutdown([&] { (*loop)->stop(); });
+    delivery->stop(part_stopped);
+    server.shutdown(part_stopped);
     (*loop)->run_after(kShutdownGrace, [&] {
       common::log::info("shutdown_grace_expired").kv("connections", server.connection_count());
       server.abort_connections();

@@ -133,6 +133,24 @@ Result<OwnedSslCtx> make_server_context(const TlsConfig& config, const std::stri
   return ctx;
 }
 
+Result<OwnedSslCtx> make_client_context(bool verify, const std::string& ca_file) {
+  OwnedSslCtx ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return fail("SSL_CTX_new failed: " + last_openssl_error());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (!verify) {
+    // Opportunistic TLS (RFC 7435): encrypt whatever the certificate says.
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+    return ctx;
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                           : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
+  if (ok != 1) return fail("cannot load CA certificates " + (ca_file.empty() ? std::string("(system store)") : ca_file) +
+                           ": " + last_openssl_error());
+  return ctx;
+}
+
 std::string protocol_version(const SSL* ssl) { return SSL_get_version(ssl); }
 
 std::string cipher_name(const SSL* ssl) {

@@ -21,6 +21,11 @@ using OwnedSsl = Owned<SSL, &SSL_free>;
 // allows it and both files are missing) into a server SSL_CTX.
 Result<OwnedSslCtx> make_server_context(const TlsConfig& config, const std::string& hostname);
 
+// A client SSL_CTX for outbound STARTTLS (TLS 1.2 and later). With `verify`,
+// peers are checked against `ca_file` (or the system store when empty); the
+// host name check is set per connection.
+Result<OwnedSslCtx> make_client_context(bool verify, const std::string& ca_file);
+
 // Writes a new P-256 key (mode 0600) and a self-signed certificate for
 // `hostname`, valid for a year, atomically.
 Status create_self_signed(const std::filesystem::path& cert_file, const std::filesystem::path& key_file,

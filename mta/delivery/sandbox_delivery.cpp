@@ -53,12 +53,20 @@ SandboxDelivery::SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool,
       pool_(std::make_unique<common::WorkerPool>("stamp-sandbox", 1)) {}
 
 SandboxDelivery::~SandboxDelivery() {
-  stop();
+  stopping_ = true;
   *alive_ = false;
   pool_.reset();
 }
 
-void SandboxDelivery::stop() { stopping_ = true; }
+void SandboxDelivery::stop(std::function<void()> done) {
+  stopping_ = true;
+  // What the writer thread is doing now finishes; the rest waits in the spool.
+  pool_->submit([this, alive = alive_, done = std::move(done)]() mutable {
+    loop_.post([alive, done = std::move(done)] {
+      if (*alive) done();
+    });
+  });
+}
 
 void SandboxDelivery::enqueue(const std::string& queue_id) {
   pool_->submit([this, alive = alive_, queue_id] {

@@ -13,17 +13,19 @@
 
 #include "common/base/worker_pool.h"
 #include "common/event/event_loop.h"
+#include "mta/delivery/delivery_agent.h"
 #include "mta/queue/fs_spool.h"
 
 namespace mta {
 
-class SandboxDelivery {
+class SandboxDelivery final : public DeliveryAgent {
  public:
   SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory);
-  ~SandboxDelivery();
+  ~SandboxDelivery() override;
 
-  void enqueue(const std::string& queue_id);  // loop thread
-  void stop();  // abandon queued work; it stays in the spool for the next start
+  void enqueue(const std::string& queue_id) override;
+  // Abandons queued work (it stays in the spool for the next start).
+  void stop(std::function<void()> done) override;
 
   static constexpr std::chrono::seconds kRetryDelay{30};
 

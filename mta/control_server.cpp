@@ -1,0 +1,97 @@
+// ControlServer implementation. See control_server.h.
+#include "mta/control_server.h"
+
+#include <event2/buffer.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/base/log.h"
+#include "mta/queue/queue_id.h"
+
+namespace mta {
+
+common::Result<std::unique_ptr<ControlServer>> ControlServer::open(common::event::EventLoop& loop,
+                                                                   const std::filesystem::path& socket_path,
+                                                                   DeliveryAgent& agent) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.native().size() >= sizeof addr.sun_path) {
+    return common::fail("control socket path too long: " + socket_path.string());
+  }
+  std::strcpy(addr.sun_path, socket_path.c_str());
+  ::unlink(socket_path.c_str());  // a stale socket from a previous run
+  std::unique_ptr<ControlServer> server(new ControlServer(loop, socket_path, agent));
+  mode_t old_mask = ::umask(0077);  // only stamp's own user may steer the queue
+  server->listener_.reset(evconnlistener_new_bind(loop.base(), &ControlServer::on_accept, server.get(),
+                                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+                                                  reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+  ::umask(old_mask);
+  if (!server->listener_) return common::fail_errno("cannot listen on control socket " + socket_path.string());
+  return server;
+}
+
+ControlServer::~ControlServer() {
+  for (bufferevent* bev : clients_) bufferevent_free(bev);
+  listener_.reset();
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept {
+  auto* self = static_cast<ControlServer*>(arg);
+  bufferevent* bev = bufferevent_socket_new(self->loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    ::close(fd);
+    return;
+  }
+  self->clients_.insert(bev);
+  timeval tv{5, 0};
+  bufferevent_set_timeouts(bev, &tv, &tv);
+  bufferevent_setcb(bev, &ControlServer::on_read, nullptr, &ControlServer::on_event, self);
+  bufferevent_enable(bev, EV_READ);
+}
+
+void ControlServer::on_read(bufferevent* bev, void* arg) noexcept { static_cast<ControlServer*>(arg)->answer(bev); }
+
+void ControlServer::on_write(bufferevent* bev, void* arg) noexcept { static_cast<ControlServer*>(arg)->drop(bev); }
+
+void ControlServer::on_event(bufferevent* bev, short, void* arg) noexcept { static_cast<ControlServer*>(arg)->drop(bev); }
+
+void ControlServer::answer(bufferevent* bev) {
+  evbuffer* input = bufferevent_get_input(bev);
+  std::size_t len = 0;
+  char* raw = evbuffer_readln(input, &len, EVBUFFER_EOL_LF);
+  if (!raw) {
+    if (evbuffer_get_length(input) > kMaxRequest) drop(bev);
+    return;
+  }
+  std::string line(raw, len);
+  std::free(raw);  // allocated by evbuffer_readln
+  std::string command = line.substr(0, line.find(' '));
+  std::string id = line.find(' ') == std::string::npos ? "" : line.substr(line.find(' ') + 1);
+  std::string reply;
+  if (line.size() > kMaxRequest || (command != "flush" && command != "hold" && command != "release" && command != "delete")) {
+    reply = "error unknown command";
+  } else if (!id.empty() && !is_queue_id(id)) {
+    reply = "error not a queue id: " + id.substr(0, 40);
+  } else if (id.empty() && command != "flush") {
+    reply = "error " + command + " needs a queue id";
+  } else {
+    reply = agent_.control(command, id);
+  }
+  common::log::info("control.command").kv("command", command).kv("queue_id", id).kv("reply", reply);
+  reply += "\n";
+  bufferevent_disable(bev, EV_READ);
+  bufferevent_setcb(bev, nullptr, &ControlServer::on_write, &ControlServer::on_event, this);
+  bufferevent_write(bev, reply.data(), reply.size());
+  bufferevent_enable(bev, EV_WRITE);
+}
+
+void ControlServer::drop(bufferevent* bev) {
+  if (clients_.erase(bev) == 0) return;
+  bufferevent_free(bev);  // safe inside its own callback: libevent defers the release
+}
+
+}  // namespace mta
