@@ -171,13 +171,15 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   (void)(*loop)->on_signal(SIGTERM, [&] { stop("SIGTERM"); });
   (void)(*loop)->on_signal(SIGINT, [&] { stop("SIGINT"); });
   (void)(*loop)->on_signal(SIGHUP, [&] {
-    // Tenants (credentials) reload in place; listeners and limits need a restart.
+    // Tenants and delivery policy reload in place; listeners, SMTP limits and
+    // TLS certificates need a restart.
     auto load = mta::load_mta_config(config_file);
     if (!load.config) {
       for (const auto& p : load.problems) common::log::error("reload_failed").kv("problem", p.to_string());
       return;
     }
     credentials.load_users(load.config->tenants);
+    delivery->reload(*load.config);
     common::log::info("reloaded").kv("tenants", load.config->tenants.size());
   });
 

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "mta/mta_config.h"
+
 namespace mta {
 
 class DeliveryAgent {
@@ -15,6 +17,8 @@ class DeliveryAgent {
   virtual void enqueue(const std::string& queue_id) = 0;
   // Stop starting work; `done` runs once what is in flight has finished.
   virtual void stop(std::function<void()> done) = 0;
+  // SIGHUP with a valid configuration.
+  virtual void reload(const MtaConfig& config) { (void)config; }
   // `stampctl queue` commands (flush [ID], hold ID, release ID, delete ID).
   // Returns "ok <text>" or "error <text>".
   virtual std::string control(const std::string& command, const std::string& queue_id) {

@@ -77,7 +77,8 @@ DeliveryScheduler::DeliveryScheduler(common::event::EventLoop& loop, FsSpool& sp
     : loop_(loop),
       spool_(spool),
       log_(log),
-      config_(config),
+      delivery_(config.delivery),
+      hostname_(config.hostname),
       tls_(tls),
       routes_(resolver, config.delivery.relay_host, config.delivery.mx_port),
       random_(std::random_device{}()),
@@ -86,7 +87,7 @@ DeliveryScheduler::DeliveryScheduler(common::event::EventLoop& loop, FsSpool& sp
 DeliveryScheduler::~DeliveryScheduler() { *alive_ = false; }
 
 std::string DeliveryScheduler::destination_key(const std::string& domain) const {
-  return config_.delivery.relay_host ? "[relay]" : domain;
+  return delivery_.relay_host ? "[relay]" : domain;
 }
 
 DeliveryScheduler::Destination& DeliveryScheduler::destination_for(const std::string& domain) {
@@ -96,16 +97,42 @@ DeliveryScheduler::Destination& DeliveryScheduler::destination_for(const std::st
     slot = std::make_unique<Destination>();
     slot->key = key;
     slot->domain = domain;
-    slot->limits = config_.delivery.destination_limits;
-    for (const auto& d : config_.delivery.domain_limits) {
-      if (d.domain == domain) slot->limits = d.limits;
-    }
-    slot->tls = config_.delivery.tls_default;
-    for (const auto& p : config_.delivery.tls_policies) {
-      if (p.domain == domain) slot->tls = p.mode;
-    }
+    apply_policy(*slot);
   }
   return *slot;
+}
+
+void DeliveryScheduler::apply_policy(Destination& destination) const {
+  destination.limits = delivery_.destination_limits;
+  for (const auto& d : delivery_.domain_limits) {
+    if (d.domain == destination.domain) destination.limits = d.limits;
+  }
+  destination.tls = delivery_.tls_default;
+  for (const auto& p : delivery_.tls_policies) {
+    if (p.domain == destination.domain) destination.tls = p.mode;
+  }
+}
+
+void DeliveryScheduler::reload(const MtaConfig& config) {
+  const auto& next = config.delivery;
+  if (next.mode != delivery_.mode || next.mx_port != delivery_.mx_port ||
+      (next.relay_host.has_value() != delivery_.relay_host.has_value()) ||
+      (next.relay_host && (next.relay_host->host != delivery_.relay_host->host ||
+                           next.relay_host->port != delivery_.relay_host->port))) {
+    common::log::warning("reload_partial").kv("reason", "delivery.mode, relay_host and mx_port change at restart");
+  }
+  auto keep_mode = delivery_.mode;
+  auto keep_relay = delivery_.relay_host;
+  auto keep_port = delivery_.mx_port;
+  delivery_ = next;
+  delivery_.mode = keep_mode;
+  delivery_.relay_host = keep_relay;
+  delivery_.mx_port = keep_port;
+  hostname_ = config.hostname;
+  for (auto& [key, destination] : destinations_) {
+    apply_policy(*destination);
+    pump(*destination);
+  }
 }
 
 void DeliveryScheduler::enqueue(const std::string& queue_id) {
@@ -235,7 +262,7 @@ void DeliveryScheduler::pump(Destination& destination) {
     if (client->smtp->state() != SmtpClient::State::Ready && !client->busy) ++coming;
   }
   while (destination.ready.size() > coming && destination.clients.size() < destination.limits.max_connections &&
-         connections_ < config_.delivery.max_connections) {
+         connections_ < delivery_.max_connections) {
     open_connection(destination, 0, true);
     ++coming;
   }
@@ -244,8 +271,8 @@ void DeliveryScheduler::pump(Destination& destination) {
 void DeliveryScheduler::open_connection(Destination& destination, std::size_t target_index, bool offer_tls) {
   const RouteTarget& target = destination.route->targets[target_index];
   ClientSettings settings;
-  settings.helo_name = config_.delivery.helo_name.empty() ? config_.hostname : config_.delivery.helo_name;
-  settings.timeouts = config_.delivery.timeouts;
+  settings.helo_name = delivery_.helo_name.empty() ? hostname_ : delivery_.helo_name;
+  settings.timeouts = delivery_.timeouts;
   settings.tls = destination.tls;
   settings.tls_context = destination.tls == OutboundTls::Require ? tls_.verified : tls_.opportunistic;
   settings.offer_tls = offer_tls && settings.tls_context != nullptr;
@@ -330,7 +357,8 @@ void DeliveryScheduler::on_client_failed(Destination& destination, Client& clien
   common::log::info("delivery.connect_failed").kv("destination", destination.key).kv("relay", remote)
       .kv("reply", why.first_line());
   if (stopping_ || !destination.route) return;
-  if (client.smtp->tls_handshake_failed() && destination.tls == OutboundTls::Opportunistic && client.offer_tls) {
+  if (client.smtp->tls_handshake_failed() && destination.tls == OutboundTls::Opportunistic && client.offer_tls &&
+      client.target_index < destination.route->targets.size()) {
     // RFC 7435: opportunistic TLS that fails falls back to plaintext, to the same host.
     open_connection(destination, client.target_index, false);
     return;
@@ -413,7 +441,7 @@ void DeliveryScheduler::attempt_finished(const std::shared_ptr<Message>& message
     return;
   }
   const std::int64_t now = std::time(nullptr);
-  if (now >= message->meta.arrival + config_.delivery.retry.max_queue_lifetime.count()) {
+  if (now >= message->meta.arrival + delivery_.retry.max_queue_lifetime.count()) {
     // Out of time: what is still deferred bounces now, with its last reply
     // (a 4xx reply on a bounced recipient reads as 4.4.7 in the DSN).
     for (auto& r : message->state.recipients) {
@@ -427,7 +455,7 @@ void DeliveryScheduler::attempt_finished(const std::shared_ptr<Message>& message
 }
 
 void DeliveryScheduler::schedule_retry(const std::shared_ptr<Message>& message) {
-  const auto& retry = config_.delivery.retry;
+  const auto& retry = delivery_.retry;
   // Exponential backoff from first_delay, capped at max_delay, with +-20%
   // jitter so that messages deferred together do not return together.
   double delay = static_cast<double>(retry.first_delay.count());
@@ -454,7 +482,7 @@ void DeliveryScheduler::schedule_retry(const std::shared_ptr<Message>& message) 
 void DeliveryScheduler::finish_message(const std::shared_ptr<Message>& message) {
   (void)spool_.write_state(message->meta.id, message->state);  // the cleanup below is redone after a crash
   DsnInput input;
-  input.reporting_mta = config_.hostname;
+  input.reporting_mta = hostname_;
   input.queue_id = message->meta.id;
   input.envid = message->meta.envelope.mail_from.envid;
   input.original_sender = message->meta.envelope.mail_from.sender;

@@ -53,6 +53,9 @@ class DeliveryScheduler final : public DeliveryAgent {
   void enqueue(const std::string& queue_id) override;
   void stop(std::function<void()> done) override;
   std::string control(const std::string& command, const std::string& queue_id) override;
+  // SIGHUP: limits, TLS policies, retry and timeouts apply from now on; the
+  // mode, relay host and MX port only at the next start.
+  void reload(const MtaConfig& config) override;
 
   static constexpr std::size_t kMaxRecipientsPerTransaction = 100;
   static constexpr std::chrono::seconds kRouteCacheLifetime{60};
@@ -82,13 +85,15 @@ class DeliveryScheduler final : public DeliveryAgent {
   void remove_message(const std::shared_ptr<Message>& message, const char* event);
   bool rate_allows(Destination& destination);
   Destination& destination_for(const std::string& domain);
+  void apply_policy(Destination& destination) const;
   std::string destination_key(const std::string& domain) const;
   bool load_body(Message& message);
 
   common::event::EventLoop& loop_;
   FsSpool& spool_;
   MessageLog* log_;
-  const MtaConfig& config_;
+  DeliveryConfig delivery_;
+  std::string hostname_;
   TlsContexts tls_;
   RouteResolver routes_;
   std::unordered_map<std::string, std::shared_ptr<Message>> messages_;
