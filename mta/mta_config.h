@@ -65,7 +65,7 @@ struct DomainLimits {
 struct RetryPolicy {
   std::chrono::seconds first_delay{300};         // 1s..1d: after the first temporary failure
   std::chrono::seconds max_delay{3600};          // 1s..7d: the backoff's cap
-  std::chrono::seconds max_queue_lifetime{3 * 24 * 3600};  // 1m..30d: then the message bounces
+  std::chrono::seconds max_queue_lifetime{3 * 24 * 3600};  // 1s..30d: then the message bounces
 };
 
 // RFC 5321 4.5.3.2 client timeouts.

@@ -324,8 +324,9 @@ std::string human_part(const DsnInput& input, const ReturnedPart& returned) {
   out += "\r\n";
   append_wrapped(out, "",
                  returned.cut_to_headers
-                     ? "The message was too large to return in full; its header section is "
-                       "attached after the delivery report."
+                     ? "Your message could not be returned in full (it is too large, or has "
+                       "lines too long to attach); its header section is attached after the "
+                       "delivery report."
                  : returned.content_type == "message/rfc822"
                      ? "The delivery report and your message are attached."
                      : "The delivery report and the header section of your message are attached.",

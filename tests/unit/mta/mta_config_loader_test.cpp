@@ -110,7 +110,7 @@ const std::vector<ErrorCase> kErrorCases = {
      "colour: blue\n",
      {},
      {"{dir}/mta.yaml:6:1: unknown key \"colour\" (allowed: hostname, log, listeners, tls, smtp, "
-      "queue, delivery, dns)"}},
+      "queue, delivery, dns, state)"}},
     {"wrong type",
      "hostname: mta.example.net\n"
      "listeners:\n"
@@ -206,15 +206,6 @@ const std::vector<ErrorCase> kErrorCases = {
       "{dir}/tenants.d/zed.yaml:4:5: smtp_users[0]: unknown key \"role\" (allowed: username, "
       "password_hash)",
       "{dir}/tenants.d/zed.yaml:5:1: unknown key \"quota\" (allowed: smtp_users)"}},
-    {"delivery over SMTP is not in this build",
-     "hostname: mta.example.net\n"
-     "listeners:\n"
-     "  - { name: submission, address: 127.0.0.1:2587, tls: none, allow_plaintext_auth: true }\n"
-     "queue: { directory: spool }\n"
-     "delivery: { mode: smtp, sandbox_directory: sandbox }\n",
-     {},
-     {"{dir}/mta.yaml:5:19: delivery.mode: must be one of: sandbox (SMTP delivery arrives with the "
-      "outbound engine)"}},
     {"STARTTLS needs the tls block",
      "hostname: mta.example.net\n"
      "listeners:\n"
@@ -291,6 +282,304 @@ BOOST_AUTO_TEST_CASE(reports_every_problem_with_its_position) {
       BOOST_TEST(!result.config.has_value());
     }
   }
+}
+
+// The minimal file up to its delivery block: the cases below append theirs at line 5.
+constexpr std::string_view kHead =
+    "hostname: mta.example.net\n"
+    "listeners:\n"
+    "  - { name: submission, address: 127.0.0.1:2587, tls: none, allow_plaintext_auth: true }\n"
+    "queue: { directory: spool }\n";
+
+struct TailCase {
+  std::string name;
+  std::string tail;                   // appended to kHead
+  std::vector<std::string> problems;  // "{dir}" is the temp directory
+};
+
+const std::vector<TailCase> kDeliveryErrorCases = {
+    {"delivery scalars out of range",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  relay_host: smarthost.example.net:0\n"
+     "  mx_port: 0\n"
+     "  max_connections: 100001\n"
+     "  helo_name: \"-bad-\"\n",
+     {"{dir}/mta.yaml:7:15: delivery.relay_host: port must be 1..65535, got 0",
+      "{dir}/mta.yaml:8:12: delivery.mx_port: must be 1..65535, got 0",
+      "{dir}/mta.yaml:9:20: delivery.max_connections: must be 1..100000, got 100001",
+      "{dir}/mta.yaml:10:14: delivery.helo_name: must be a domain name like mta.example.net, got "
+      "\"-bad-\""}},
+    {"relay_host is HOST:PORT",
+     "delivery: { sandbox_directory: sandbox, relay_host: smarthost.example.net }\n",
+     {"{dir}/mta.yaml:5:53: delivery.relay_host: wrong type: expected HOST:PORT like "
+      "mx.example.net:25, 192.0.2.1:25 or [2001:db8::1]:25, got \"smarthost.example.net\" (the "
+      "port is missing)"}},
+    {"destination limits out of range",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  limits:\n"
+     "    max_connections: 0\n"
+     "    max_messages_per_connection: 100001\n"
+     "    max_messages_per_minute: 1000001\n"
+     "  domain_limits:\n"
+     "    - domain: example.com\n"
+     "      max_connections: 1001\n"
+     "      max_messages_per_connection: 0\n"
+     "      max_messages_per_minute: -1\n",
+     {"{dir}/mta.yaml:8:22: delivery.limits.max_connections: must be 1..1000, got 0",
+      "{dir}/mta.yaml:9:34: delivery.limits.max_messages_per_connection: must be 1..100000, got "
+      "100001",
+      "{dir}/mta.yaml:10:30: delivery.limits.max_messages_per_minute: must be 0..1000000, got "
+      "1000001",
+      "{dir}/mta.yaml:13:24: delivery.domain_limits[0].max_connections: must be 1..1000, got 1001",
+      "{dir}/mta.yaml:14:36: delivery.domain_limits[0].max_messages_per_connection: must be "
+      "1..100000, got 0",
+      "{dir}/mta.yaml:15:32: delivery.domain_limits[0].max_messages_per_minute: must be "
+      "0..1000000, got -1"}},
+    {"retry out of range",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  retry: { first_delay: 2d, max_delay: 8d, max_queue_lifetime: 31d }\n",
+     {"{dir}/mta.yaml:7:25: delivery.retry.first_delay: must be 1s..1d, got 2d",
+      "{dir}/mta.yaml:7:40: delivery.retry.max_delay: must be 1s..7d, got 8d",
+      "{dir}/mta.yaml:7:64: delivery.retry.max_queue_lifetime: must be 1s..30d, got 31d"}},
+    {"client timeouts out of range",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  timeouts:\n"
+     "    connect: 601s\n"
+     "    greeting: 0s\n"
+     "    command: 2h\n"
+     "    data_init: 3601\n"
+     "    data_block: 0\n"
+     "    data_done: 1d\n",
+     {"{dir}/mta.yaml:8:14: delivery.timeouts.connect: must be 1s..10m, got 601s",
+      "{dir}/mta.yaml:9:15: delivery.timeouts.greeting: must be 1s..1h, got 0s",
+      "{dir}/mta.yaml:10:14: delivery.timeouts.command: must be 1s..1h, got 2h",
+      "{dir}/mta.yaml:11:16: delivery.timeouts.data_init: must be 1s..1h, got 3601",
+      "{dir}/mta.yaml:12:17: delivery.timeouts.data_block: must be 1s..1h, got 0",
+      "{dir}/mta.yaml:13:16: delivery.timeouts.data_done: must be 1s..1h, got 1d"}},
+    {"TLS modes and policy entries",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  tls:\n"
+     "    default: must\n"
+     "    domains:\n"
+     "      - { domain: example.com, mode: maybe }\n"
+     "      - { domain: bad_domain, mode: require }\n"
+     "      - { mode: require }\n"
+     "      - example.org\n",
+     {"{dir}/mta.yaml:8:14: delivery.tls.default: must be one of: opportunistic, require",
+      "{dir}/mta.yaml:10:38: delivery.tls.domains[0].mode: must be one of: opportunistic, require",
+      "{dir}/mta.yaml:11:19: delivery.tls.domains[1].domain: must be a domain name like "
+      "mta.example.net, got \"bad_domain\"",
+      "{dir}/mta.yaml:12:9: delivery.tls.domains[2]: missing required key \"domain\"",
+      "{dir}/mta.yaml:13:9: delivery.tls.domains[3]: wrong type: expected a mapping, got "
+      "\"example.org\""}},
+    {"a domain appears once per list, in any case",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  tls:\n"
+     "    domains:\n"
+     "      - { domain: Example.COM, mode: require }\n"
+     "      - { domain: example.com, mode: opportunistic }\n"
+     "  domain_limits:\n"
+     "    - { domain: example.com, max_connections: 2 }\n"
+     "    - { domain: mail.example.org, max_connections: 3 }\n"
+     "    - { domain: MAIL.example.org, max_connections: 4 }\n",
+     {"{dir}/mta.yaml:10:19: delivery.tls.domains[1].domain: duplicate domain \"example.com\" "
+      "(first at line 9)",
+      "{dir}/mta.yaml:14:17: delivery.domain_limits[2].domain: duplicate domain "
+      "\"mail.example.org\" (first at line 13)"}},
+    {"max_delay below first_delay",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  retry: { first_delay: 2h, max_delay: 90m }\n",
+     {"{dir}/mta.yaml:7:40: delivery.retry.max_delay: must be at least first_delay (2h), got "
+      "90m"}},
+    {"the default max_delay below first_delay",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  retry: { first_delay: 1d }\n",
+     {"{dir}/mta.yaml:7:10: delivery.retry.max_delay: must be at least first_delay (1d), got 1h "
+      "(the default)"}},
+    {"sandbox mode without sandbox_directory",
+     "delivery: { mode: sandbox, relay_host: \"[::1]:25\" }\n",
+     {"{dir}/mta.yaml:5:11: delivery: missing required key \"sandbox_directory\""}},
+    {"no delivery block means sandbox mode without sandbox_directory",
+     "",
+     {"{dir}/mta.yaml:1:1: delivery: missing required key \"sandbox_directory\""}},
+    {"unknown keys in delivery and state",
+     "delivery: { mode: smtp, retries: 3 }\n"
+     "state: { database: state.db, journal: wal }\n",
+     {"{dir}/mta.yaml:5:25: delivery: unknown key \"retries\" (allowed: mode, sandbox_directory, "
+      "relay_host, helo_name, mx_port, tls, max_connections, limits, domain_limits, retry, "
+      "timeouts)",
+      "{dir}/mta.yaml:6:30: state: unknown key \"journal\" (allowed: database)"}},
+    {"unknown keys in nested delivery blocks list every allowed key",
+     "delivery:\n"
+     "  sandbox_directory: sandbox\n"
+     "  retry: { backoff: 2 }\n"
+     "  timeouts: { idle: 5s }\n"
+     "  tls: { domains: [ { domain: example.com, mode: require, verify: true } ] }\n"
+     "  limits: { burst: 3 }\n"
+     "  domain_limits: [ { domain: example.com, burst: 3 } ]\n",
+     {"{dir}/mta.yaml:7:12: delivery.retry: unknown key \"backoff\" (allowed: first_delay, "
+      "max_delay, max_queue_lifetime)",
+      "{dir}/mta.yaml:8:15: delivery.timeouts: unknown key \"idle\" (allowed: connect, greeting, "
+      "command, data_init, data_block, data_done)",
+      "{dir}/mta.yaml:9:59: delivery.tls.domains[0]: unknown key \"verify\" (allowed: domain, "
+      "mode)",
+      "{dir}/mta.yaml:10:13: delivery.limits: unknown key \"burst\" (allowed: max_connections, "
+      "max_messages_per_connection, max_messages_per_minute)",
+      "{dir}/mta.yaml:11:43: delivery.domain_limits[0]: unknown key \"burst\" (allowed: domain, "
+      "max_connections, max_messages_per_connection, max_messages_per_minute)"}},
+    {"delivery.mode names both modes",
+     "delivery: { mode: relay, sandbox_directory: sandbox }\n"
+     "state: { database: [ a, b ] }\n",
+     {"{dir}/mta.yaml:5:19: delivery.mode: must be one of: sandbox, smtp",
+      "{dir}/mta.yaml:6:20: state.database: wrong type: expected a string, got a list"}},
+};
+
+BOOST_AUTO_TEST_CASE(reports_delivery_and_state_problems) {
+  for (const TailCase& c : kDeliveryErrorCases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir dir;
+      std::string yaml = std::string(kHead) + c.tail;
+      MtaConfigLoad result = load(dir, yaml.c_str());
+      std::vector<std::string> expected;
+      for (const std::string& p : c.problems) expected.push_back(expand(p, dir.path()));
+      BOOST_TEST(printed(result) == expected, boost::test_tools::per_element());
+      BOOST_TEST(!result.config.has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(smtp_delivery_config_gives_the_expected_struct) {
+  TempDir dir;
+  std::string yaml = std::string(kHead) +
+                     "delivery:\n"
+                     "  mode: smtp\n"
+                     "  relay_host: \"[2001:db8::25]:2525\"\n"
+                     "  helo_name: out.example.net\n"
+                     "  mx_port: 2525\n"
+                     "  tls:\n"
+                     "    default: require\n"
+                     "    ca_file: certs/ca.pem\n"
+                     "    domains:\n"
+                     "      - { domain: Example.COM, mode: opportunistic }\n"
+                     "      - { domain: bank.example, mode: require }\n"
+                     "  max_connections: 50\n"
+                     "  limits:\n"
+                     "    max_connections: 20\n"
+                     "    max_messages_per_connection: 50\n"
+                     "    max_messages_per_minute: 600\n"
+                     "  domain_limits:\n"
+                     "    - { domain: Gmail.com, max_connections: 5 }\n"
+                     "    - domain: example.org\n"
+                     "      max_messages_per_connection: 1\n"
+                     "      max_messages_per_minute: 0\n"
+                     "  retry: { first_delay: 1m, max_delay: 2h, max_queue_lifetime: 5d }\n"
+                     "  timeouts:\n"
+                     "    connect: 10s\n"
+                     "    greeting: 1m\n"
+                     "    command: 2m\n"
+                     "    data_init: 3m\n"
+                     "    data_block: 4m\n"
+                     "    data_done: 1h\n"
+                     "state:\n"
+                     "  database: /var/lib/stamp/state.db\n";
+  MtaConfigLoad result = load(dir, yaml.c_str());
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  const DeliveryConfig& d = result.config->delivery;
+
+  BOOST_TEST((d.mode == DeliveryMode::Smtp));
+  BOOST_TEST(d.sandbox_directory.empty());  // not needed in smtp mode
+  BOOST_REQUIRE(d.relay_host.has_value());
+  BOOST_TEST(d.relay_host->host == "2001:db8::25");
+  BOOST_TEST(d.relay_host->port == 2525);
+  BOOST_TEST(d.helo_name == "out.example.net");
+  BOOST_TEST(d.mx_port == 2525);
+
+  BOOST_TEST((d.tls_default == OutboundTls::Require));
+  BOOST_TEST(d.tls_ca_file == dir.path() / "certs/ca.pem");
+  BOOST_REQUIRE(d.tls_policies.size() == 2u);
+  BOOST_TEST(d.tls_policies[0].domain == "example.com");
+  BOOST_TEST((d.tls_policies[0].mode == OutboundTls::Opportunistic));
+  BOOST_TEST(d.tls_policies[1].domain == "bank.example");
+  BOOST_TEST((d.tls_policies[1].mode == OutboundTls::Require));
+
+  BOOST_TEST(d.max_connections == 50u);
+  BOOST_TEST(d.destination_limits.max_connections == 20u);
+  BOOST_TEST(d.destination_limits.max_messages_per_connection == 50u);
+  BOOST_TEST(d.destination_limits.max_messages_per_minute == 600u);
+  BOOST_REQUIRE(d.domain_limits.size() == 2u);
+  BOOST_TEST(d.domain_limits[0].domain == "gmail.com");
+  BOOST_TEST(d.domain_limits[0].limits.max_connections == 5u);
+  BOOST_TEST(d.domain_limits[0].limits.max_messages_per_connection == 50u);  // from limits
+  BOOST_TEST(d.domain_limits[0].limits.max_messages_per_minute == 600u);     // from limits
+  BOOST_TEST(d.domain_limits[1].domain == "example.org");
+  BOOST_TEST(d.domain_limits[1].limits.max_connections == 20u);  // from limits
+  BOOST_TEST(d.domain_limits[1].limits.max_messages_per_connection == 1u);
+  BOOST_TEST(d.domain_limits[1].limits.max_messages_per_minute == 0u);
+
+  BOOST_TEST(d.retry.first_delay.count() == 60);
+  BOOST_TEST(d.retry.max_delay.count() == 7200);
+  BOOST_TEST(d.retry.max_queue_lifetime.count() == 5 * 86400);
+
+  BOOST_TEST(d.timeouts.connect.count() == 10);
+  BOOST_TEST(d.timeouts.greeting.count() == 60);
+  BOOST_TEST(d.timeouts.command.count() == 120);
+  BOOST_TEST(d.timeouts.data_init.count() == 180);
+  BOOST_TEST(d.timeouts.data_block.count() == 240);
+  BOOST_TEST(d.timeouts.data_done.count() == 3600);
+
+  BOOST_TEST(result.config->state.database == "/var/lib/stamp/state.db");
+}
+
+BOOST_AUTO_TEST_CASE(delivery_and_state_defaults) {
+  TempDir dir;
+  MtaConfigLoad result = load(dir, kMinimal);
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  const DeliveryConfig& d = result.config->delivery;
+
+  BOOST_TEST((d.mode == DeliveryMode::Sandbox));
+  BOOST_TEST(d.sandbox_directory == dir.path() / "sandbox");
+  BOOST_TEST(!d.relay_host.has_value());
+  BOOST_TEST(d.helo_name == "mta.example.net");  // the top-level hostname
+  BOOST_TEST(d.mx_port == 25);
+  BOOST_TEST((d.tls_default == OutboundTls::Opportunistic));
+  BOOST_TEST(d.tls_ca_file.empty());
+  BOOST_TEST(d.tls_policies.empty());
+  BOOST_TEST(d.max_connections == 200u);
+  BOOST_TEST(d.destination_limits.max_connections == 10u);
+  BOOST_TEST(d.destination_limits.max_messages_per_connection == 100u);
+  BOOST_TEST(d.destination_limits.max_messages_per_minute == 0u);
+  BOOST_TEST(d.domain_limits.empty());
+  BOOST_TEST(d.retry.first_delay.count() == 300);
+  BOOST_TEST(d.retry.max_delay.count() == 3600);
+  BOOST_TEST(d.retry.max_queue_lifetime.count() == 3 * 86400);
+  BOOST_TEST(d.timeouts.connect.count() == 30);
+  BOOST_TEST(d.timeouts.greeting.count() == 300);
+  BOOST_TEST(d.timeouts.command.count() == 300);
+  BOOST_TEST(d.timeouts.data_init.count() == 120);
+  BOOST_TEST(d.timeouts.data_block.count() == 180);
+  BOOST_TEST(d.timeouts.data_done.count() == 600);
+
+  // state.database follows queue.directory, which is relative to the config file.
+  BOOST_TEST(result.config->state.database == dir.path() / "spool" / "state.db");
+}
+
+BOOST_AUTO_TEST_CASE(a_relative_state_database_resolves_against_the_config_directory) {
+  TempDir dir;
+  std::string yaml = std::string(kMinimal) + "state: { database: db/../state/stamp.db }\n";
+  MtaConfigLoad result = load(dir, yaml.c_str());
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  BOOST_TEST(result.config->state.database == dir.path() / "state" / "stamp.db");
 }
 
 BOOST_AUTO_TEST_CASE(a_valid_config_gives_the_expected_struct) {
