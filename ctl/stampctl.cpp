@@ -1,5 +1,6 @@
-// stampctl: the operator's command line. This command is `passwd`, which
-// turns an SMTP password into the hash stored in a tenant file.
+// stampctl: the operator's command line. `passwd` turns an SMTP password into
+// the hash stored in a tenant file; `queue` (queue_command.cpp) shows and steers
+// stamp-mta's queue.
 #include <termios.h>
 #include <unistd.h>
 
@@ -7,8 +8,10 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/auth/password_hash.h"
+#include "ctl/queue_command.h"
 
 namespace {
 
@@ -18,7 +21,9 @@ void usage(FILE* out) {
                "commands:\n"
                "  passwd [--stdin]   read a password (twice from a terminal, or one line from\n"
                "                     standard input with --stdin) and print its scrypt hash for\n"
-               "                     the password_hash key of a tenant's smtp_users\n");
+               "                     the password_hash key of a tenant's smtp_users\n"
+               "  queue ...          list, show, flush, hold, release or delete queued mail\n"
+               "                     (stampctl queue --help)\n");
 }
 
 // Reads one line from the terminal without echoing it.
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "passwd") return cmd_passwd(argc, argv);
+  if (command == "queue") return ctl::run_queue_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "--help" || command == "-h" || command == "help") {
     usage(stdout);
     return 0;

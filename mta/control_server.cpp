@@ -2,6 +2,7 @@
 #include "mta/control_server.h"
 
 #include <event2/buffer.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "common/base/log.h"
+#include "common/base/owned.h"
 #include "mta/queue/queue_id.h"
 
 namespace mta {
@@ -18,10 +20,17 @@ common::Result<std::unique_ptr<ControlServer>> ControlServer::open(common::event
                                                                    DeliveryAgent& agent) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_path.native().size() >= sizeof addr.sun_path) {
-    return common::fail("control socket path too long: " + socket_path.string());
+  // sun_path holds 108 bytes; a deeper spool is reached through its directory's
+  // descriptor (/proc/self/fd/N/NAME), which stampctl does as well.
+  common::OwnedFd dir_fd;
+  std::string bind_path = socket_path.string();
+  if (bind_path.size() >= sizeof addr.sun_path) {
+    dir_fd = common::OwnedFd(::open(socket_path.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd.valid()) return common::fail_errno("cannot open " + socket_path.parent_path().string());
+    bind_path = "/proc/self/fd/" + std::to_string(dir_fd.get()) + "/" + socket_path.filename().string();
+    if (bind_path.size() >= sizeof addr.sun_path) return common::fail("control socket name too long: " + socket_path.string());
   }
-  std::strcpy(addr.sun_path, socket_path.c_str());
+  std::strcpy(addr.sun_path, bind_path.c_str());
   ::unlink(socket_path.c_str());  // a stale socket from a previous run
   std::unique_ptr<ControlServer> server(new ControlServer(loop, socket_path, agent));
   mode_t old_mask = ::umask(0077);  // only stamp's own user may steer the queue

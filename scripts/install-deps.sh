@@ -6,8 +6,11 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config          # toolchain
   libevent-dev libssl-dev libyaml-cpp-dev    # stamp's libraries
+  libsqlite3-dev                             # the message log (state database)
+  libunbound-dev                             # DNS (MX lookups) inside the event loop
   libboost-test-dev                          # unit tests
   python3                                    # integration tests (standard library only)
+  dnsmasq-base openssl                       # integration tests: DNS server, test certificates
 )
 
 missing=()

@@ -9,6 +9,13 @@
 //   rcpt: 0 delivered 1795000000 <xtext remote host> <xtext reply>
 //   rcpt: 1 deferred 1795000000 <xtext remote host> <xtext reply>
 //   rcpt: 2 pending 0 - -
+//   end
+//
+// Empty values are written "-" (a value that is itself "-" is written "+2D").
+// The "end" line makes a file cut at a line boundary detectable: the state is
+// written without fsync, so after a power cut it may be empty or partial, and
+// parse_queue_state() then fails rather than forget recipients. Keys this
+// version does not know are skipped (a newer stamp may add some).
 //
 // It is rewritten atomically (temp file + rename) after each delivery attempt,
 // without fsync: losing the latest version after a power cut only means a

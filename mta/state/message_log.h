@@ -43,6 +43,38 @@ class MessageLog {
 
   static constexpr std::size_t kMaxBatch = 1000;
   static constexpr std::size_t kMaxQueued = 100000;  // beyond this, entries are dropped and counted in the log
+
+  // What the writer has done so far (tests, metrics).
+  struct Stats {
+    std::uint64_t written = 0;   // rows committed
+    std::uint64_t failed = 0;    // rows lost to a failed batch (logged as message_log.write_failed)
+    std::uint64_t dropped = 0;   // rows refused by record() because kMaxQueued were waiting
+    std::uint64_t batches = 0;   // transactions committed
+  };
+  Stats stats() const;
+
+  MessageLog(const MessageLog&) = delete;
+  MessageLog& operator=(const MessageLog&) = delete;
+
+ private:
+  struct Database;  // the connection and the prepared insert; only the writer thread uses them
+
+  explicit MessageLog(std::unique_ptr<Database> db);
+  void run();  // the writer thread
+
+  std::unique_ptr<Database> db_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;       // entries queued, or stopping
+  std::condition_variable progress_;   // a batch was handled (for flush)
+  std::vector<MessageLogEntry> queued_;
+  std::uint64_t accepted_ = 0;         // entries record() queued, ever
+  std::uint64_t handled_ = 0;          // of those, committed or failed
+  std::uint64_t dropped_unreported_ = 0;  // since the writer last logged message_log.dropped
+  Stats stats_;
+  bool stopping_ = false;
+
+  std::thread writer_;  // last: started once everything above exists
 };
 
 }  // namespace mta

@@ -1,0 +1,282 @@
+// MessageLog: the SQLite side of the delivery record. See message_log.h.
+//
+// Owns the connection, the schema (and its version), and the writer thread's
+// batching. It does not read the log back (the API and webhooks will), and it
+// never throws or blocks its callers on the disk: a failed batch is logged and
+// dropped, because the queue, not this log, decides what gets delivered.
+//
+// Durability: WAL with synchronous=NORMAL (research/dependencies.md section 5):
+// a power cut may lose the last committed batches but never corrupts the file,
+// which is what a record of this kind needs. Every write transaction starts
+// with BEGIN IMMEDIATE, so a second process (stampctl, a future API) waiting on
+// the lock gets busy_timeout rather than an instant "database is locked".
+#include "mta/state/message_log.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include "common/base/log.h"
+#include "common/base/owned.h"
+
+namespace mta {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+
+using OwnedSqlite = common::Owned<sqlite3, &sqlite3_close_v2>;
+using OwnedStatement = common::Owned<sqlite3_stmt, &sqlite3_finalize>;
+using OwnedSqliteText = common::Owned<char, &sqlite3_free>;
+
+// Version 1. Later versions add steps to migrate(), never edit this one.
+constexpr const char* kSchemaV1 =
+    "CREATE TABLE IF NOT EXISTS message_log("
+    "  id INTEGER PRIMARY KEY,"
+    "  queue_id TEXT NOT NULL,"
+    "  tenant TEXT,"
+    "  sender TEXT,"
+    "  recipient TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  remote TEXT,"
+    "  reply TEXT,"
+    "  attempt INTEGER,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS message_log_queue_id ON message_log(queue_id);"
+    "CREATE INDEX IF NOT EXISTS message_log_recipient_at ON message_log(recipient, at);";
+
+constexpr const char* kInsert =
+    "INSERT INTO message_log(queue_id, tenant, sender, recipient, status, remote, reply, attempt, "
+    "at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+std::unexpected<common::Error> sqlite_fail(sqlite3* db, const std::string& what) {
+  return common::fail(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+common::Status exec(sqlite3* db, const char* sql) {
+  char* raw_message = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
+  OwnedSqliteText message(raw_message);
+  if (rc != SQLITE_OK) {
+    return common::fail(std::string(sql).substr(0, 40) + ": " +
+                        (message ? message.get() : sqlite3_errstr(rc)));
+  }
+  return {};
+}
+
+// Runs a statement that yields one row and returns its first column as text.
+common::Result<std::string> query_one(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_fail(db, sql);
+  OwnedStatement statement(raw);
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) return sqlite_fail(db, sql);
+  const unsigned char* text = sqlite3_column_text(statement.get(), 0);
+  std::string value = text ? reinterpret_cast<const char*>(text) : "";
+  if (sqlite3_step(statement.get()) != SQLITE_DONE) return sqlite_fail(db, sql);
+  return value;
+}
+
+void rollback(sqlite3* db) {
+  if (sqlite3_get_autocommit(db)) return;  // no transaction left to undo
+  if (auto st = exec(db, "ROLLBACK"); !st) {
+    common::log::error("message_log.rollback_failed").kv("error", st.error().message);
+  }
+}
+
+common::Status migrate(sqlite3* db) {
+  auto version_text = query_one(db, "PRAGMA user_version");
+  if (!version_text) return std::unexpected(version_text.error());
+  int version = std::atoi(version_text->c_str());
+  if (version > kSchemaVersion) {
+    return common::fail("schema version " + std::to_string(version) +
+                        " is newer than this stamp-mta (" + std::to_string(kSchemaVersion) + ")");
+  }
+  if (version == kSchemaVersion) return {};
+  if (auto st = exec(db, "BEGIN IMMEDIATE"); !st) return st;
+  common::Status st = exec(db, kSchemaV1);
+  if (st) st = exec(db, "PRAGMA user_version = 1");
+  if (st) st = exec(db, "COMMIT");
+  if (!st) rollback(db);
+  return st;
+}
+
+common::Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, const std::string& text) {
+  // SQLITE_STATIC: the entry outlives the step that reads it; bindings are
+  // cleared right after.
+  if (sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8) !=
+      SQLITE_OK) {
+    return sqlite_fail(db, "bind");
+  }
+  return {};
+}
+
+common::Status insert_row(sqlite3* db, sqlite3_stmt* statement, const MessageLogEntry& e) {
+  common::Status st;
+  int index = 1;
+  for (const std::string* text :
+       {&e.queue_id, &e.tenant, &e.sender, &e.recipient, &e.status, &e.remote, &e.reply}) {
+    if (st) st = bind_text(db, statement, index++, *text);
+  }
+  if (st && sqlite3_bind_int(statement, 8, e.attempt) != SQLITE_OK)
+    st = sqlite_fail(db, "bind attempt");
+  if (st && sqlite3_bind_int64(statement, 9, e.at) != SQLITE_OK) st = sqlite_fail(db, "bind at");
+  if (st && sqlite3_step(statement) != SQLITE_DONE) st = sqlite_fail(db, "insert");
+  // reset() repeats the step's error, which is already in `st`.
+  int reset_rc = sqlite3_reset(statement);
+  if (st && reset_rc != SQLITE_OK) st = sqlite_fail(db, "reset");
+  if (sqlite3_clear_bindings(statement) != SQLITE_OK && st) st = sqlite_fail(db, "clear bindings");
+  return st;
+}
+
+}  // namespace
+
+struct MessageLog::Database {
+  std::string path;
+  OwnedSqlite db;
+  OwnedStatement insert;  // declared after db: finalized before the connection closes
+
+  common::Status write_batch(std::span<const MessageLogEntry> rows) {
+    if (auto st = exec(db.get(), "BEGIN IMMEDIATE"); !st) return st;
+    for (const auto& row : rows) {
+      if (auto st = insert_row(db.get(), insert.get(), row); !st) {
+        rollback(db.get());
+        return st;
+      }
+    }
+    if (auto st = exec(db.get(), "COMMIT"); !st) {
+      rollback(db.get());
+      return st;
+    }
+    return {};
+  }
+};
+
+common::Result<std::unique_ptr<MessageLog>> MessageLog::open(
+    const std::filesystem::path& database) {
+  auto db = std::make_unique<Database>();
+  db->path = database.string();
+  const std::string where = "message log " + db->path;
+  sqlite3* raw = nullptr;
+  // NOMUTEX: the connection is used by one thread at a time (opened here,
+  // then only by the writer thread, which starts after this returns).
+  int rc =
+      sqlite3_open_v2(db->path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  db->db.reset(raw);  // even a failed open returns a handle to close
+  if (rc != SQLITE_OK) {
+    return common::fail("cannot open " + where + ": " +
+                        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3* c = db->db.get();
+  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK) return sqlite_fail(c, where);
+  if (sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) return sqlite_fail(c, where);
+  auto mode = query_one(c, "PRAGMA journal_mode=WAL");
+  if (!mode) return common::fail(where + ": " + mode.error().message);
+  if (*mode != "wal")
+    return common::fail(where + ": cannot use WAL (journal_mode is " + *mode + ")");
+  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st)
+    return common::fail(where + ": " + st.error().message);
+  if (auto st = migrate(c); !st) return common::fail(where + ": " + st.error().message);
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v3(c, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) !=
+      SQLITE_OK) {
+    return sqlite_fail(c, where + ": prepare insert");
+  }
+  db->insert.reset(statement);
+  try {
+    return std::unique_ptr<MessageLog>(new MessageLog(std::move(db)));
+  } catch (const std::system_error& e) {  // no thread could be started
+    return common::fail(where + ": cannot start the writer thread: " + e.what());
+  }
+}
+
+MessageLog::MessageLog(std::unique_ptr<Database> db)
+    : db_(std::move(db)), writer_([this] { run(); }) {}
+
+MessageLog::~MessageLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void MessageLog::record(MessageLogEntry entry) {
+  bool queued = false;
+  bool first_dropped = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (queued_.size() < kMaxQueued) {
+      queued_.push_back(std::move(entry));
+      ++accepted_;
+      queued = true;
+    } else {
+      ++stats_.dropped;
+      first_dropped = dropped_unreported_++ == 0;
+    }
+  }
+  if (queued) {
+    wake_.notify_one();
+  } else if (first_dropped) {
+    // One line when dropping starts; the writer logs how many when it catches up.
+    common::log::error("message_log.dropped")
+        .kv("reason", "queue_full")
+        .kv("max_queued", kMaxQueued);
+  }
+}
+
+void MessageLog::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = accepted_;
+  progress_.wait(lock, [&] { return handled_ >= target; });
+}
+
+MessageLog::Stats MessageLog::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void MessageLog::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+    if (queued_.empty()) return;  // stopping, and everything is written
+    std::vector<MessageLogEntry> work;
+    work.swap(queued_);
+    std::uint64_t dropped = std::exchange(dropped_unreported_, 0);
+    lock.unlock();
+
+    if (dropped) {
+      common::log::error("message_log.dropped")
+          .kv("entries", static_cast<unsigned long long>(dropped));
+    }
+    for (std::size_t begin = 0; begin < work.size(); begin += kMaxBatch) {
+      std::size_t count = std::min(kMaxBatch, work.size() - begin);
+      auto st = db_->write_batch(std::span<const MessageLogEntry>(work).subspan(begin, count));
+      if (!st) {
+        common::log::error("message_log.write_failed")
+            .kv("database", db_->path)
+            .kv("rows", count)
+            .kv("error", st.error().message);
+      }
+      std::lock_guard progress_lock(mutex_);
+      handled_ += count;
+      if (st) {
+        stats_.written += count;
+        ++stats_.batches;
+      } else {
+        stats_.failed += count;
+      }
+      progress_.notify_all();
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace mta
