@@ -266,6 +266,21 @@ void DeliveryScheduler::pump(Destination& destination) {
     open_connection(destination, 0, true);
     ++coming;
   }
+  if (destination.ready.size() > coming && connections_ >= delivery_.max_connections) release_idle_connection(destination);
+}
+
+// All connection slots are taken: an idle connection kept for another
+// destination makes way (it is only waiting on the chance of more mail).
+void DeliveryScheduler::release_idle_connection(const Destination& for_destination) {
+  for (auto& [key, other] : destinations_) {
+    if (other.get() == &for_destination) continue;
+    for (auto& client : other->clients) {
+      if (client->smtp->state() == SmtpClient::State::Ready && !client->busy) {
+        client->smtp->quit();
+        return;
+      }
+    }
+  }
 }
 
 void DeliveryScheduler::open_connection(Destination& destination, std::size_t target_index, bool offer_tls) {
@@ -393,6 +408,11 @@ void DeliveryScheduler::on_client_closed(Destination& destination, Client& clien
       return;
     }
     pump(destination);
+    // A slot is free: destinations that waited for one may go on.
+    for (auto& [key, other] : destinations_) {
+      if (connections_ >= delivery_.max_connections) break;
+      if (other.get() != &destination && !other->ready.empty()) pump(*other);
+    }
   });
 }
 

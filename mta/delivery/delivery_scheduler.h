@@ -86,6 +86,7 @@ class DeliveryScheduler final : public DeliveryAgent {
   bool rate_allows(Destination& destination);
   Destination& destination_for(const std::string& domain);
   void apply_policy(Destination& destination) const;
+  void release_idle_connection(const Destination& for_destination);
   std::string destination_key(const std::string& domain) const;
   bool load_body(Message& message);
 
