@@ -6,6 +6,10 @@ thread, and offers the pieces the tests share: a raw SMTP client for byte-exact
 conversations, an smtplib client that records every reply, sandbox readers and
 a polling `wait_for`. Standard library only; run by Debian's /usr/bin/python3.
 
+Outbound delivery (`delivery: {mode: smtp}`) is tested against a real DNS server (fake_dns.py:
+dnsmasq) and scripted SMTP servers (fake_mx.py); `smtp_delivery()` writes the delivery block that
+points stamp-mta at them, and StampTestCase.new_dns / new_mx_group start them with cleanups.
+
 Environment (set by ctest, see tests/CMakeLists.txt):
   STAMP_MTA         path of the stamp-mta binary
   STAMPCTL          path of the stampctl binary
@@ -14,6 +18,8 @@ Environment (set by ctest, see tests/CMakeLists.txt):
   STAMP_IT_KEEP     if set, temporary directories are kept (their paths are printed)
 """
 
+import email
+import email.policy
 import functools
 import json
 import os
@@ -30,6 +36,9 @@ import threading
 import time
 import unittest
 from pathlib import Path
+
+from fake_dns import FakeDns
+from fake_mx import MxGroup
 
 HOSTNAME = "stamp.test"
 TENANT = "acme"
@@ -79,6 +88,12 @@ def password_hash():
     return lines[0]
 
 
+def bare_address(value):
+    """`<a@b>` -> `a@b`, so log values compare the same with or without angle brackets."""
+    value = str(value)
+    return value[1:-1] if value.startswith("<") and value.endswith(">") else value
+
+
 def wait_for(condition, timeout, interval=0.02, message=None):
     """Polls `condition()` until it returns something truthy, and returns that.
 
@@ -94,6 +109,58 @@ def wait_for(condition, timeout, interval=0.02, message=None):
             what = message or getattr(condition, "__name__", "condition")
             raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
         time.sleep(interval)
+
+
+def assert_stays(condition, seconds, interval=0.05, message=None):
+    """Checks that `condition()` stays truthy for `seconds` (a bounded watch for something
+    that must not happen, such as a connection beyond a limit); raises AssertionError at the
+    first falsy check."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if not condition():
+            what = message or getattr(condition, "__name__", "condition")
+            raise AssertionError(f"{what} stopped holding within {seconds:.1f}s")
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(interval)
+
+
+# --- DSNs (RFC 3464 / RFC 6522) ------------------------------------------------
+
+class Dsn:
+    """A delivery status notification parsed with the `email` package.
+
+    message         the whole email.message.EmailMessage
+    parts           its top-level MIME parts
+    per_message     the first block of the message/delivery-status part (a Message)
+    per_recipient   the following blocks, one per recipient (Messages)
+    """
+
+    def __init__(self, data):
+        self.data = data
+        self.message = email.message_from_bytes(data, policy=email.policy.default)
+        self.parts = self.message.get_payload() if self.message.is_multipart() else []
+        status_parts = [p for p in self.parts if p.get_content_type() == "message/delivery-status"]
+        blocks = status_parts[0].get_payload() if len(status_parts) == 1 else []
+        blocks = [block for block in blocks if block.keys()]  # a trailing blank line is no block
+        self.per_message = blocks[0] if blocks else None
+        self.per_recipient = list(blocks[1:])
+
+    def recipient(self, address):
+        """The per-recipient block whose Final-Recipient is rfc822;address (None if absent)."""
+        for block in self.per_recipient:
+            kind, _, value = str(block.get("Final-Recipient", "")).partition(";")
+            if kind.strip().lower() == "rfc822" and value.strip().lower() == address.lower():
+                return block
+        return None
+
+    def final_recipients(self):
+        return sorted(str(b.get("Final-Recipient", "")).partition(";")[2].strip().lower()
+                      for b in self.per_recipient)
+
+    def part(self, content_type):
+        found = [p for p in self.parts if p.get_content_type() == content_type]
+        return found[0] if len(found) == 1 else None
 
 
 # --- YAML (the subset the configs need) --------------------------------------
@@ -159,7 +226,8 @@ class MtaProcess:
       strict      like trusted but `bare_lf: reject` (only with strict_listener=True)
     """
 
-    def __init__(self, root, smtp=None, strict_listener=False, log_level="info"):
+    def __init__(self, root, smtp=None, strict_listener=False, log_level="info", delivery=None,
+                 dns=None):
         self.root = Path(root)
         self.conf_dir = self.root / "conf"
         self.config_path = self.conf_dir / "stamp-mta.yaml"
@@ -169,6 +237,8 @@ class MtaProcess:
         self.smtp = smtp or {}
         self.strict_listener = strict_listener
         self.log_level = log_level
+        self.delivery = delivery  # the `delivery` block; None: sandbox into ../sandbox
+        self.dns = dns            # the `dns` block, e.g. {"resolver": "127.0.0.1:5353"}
         self.process = None
         self.ports = {}
         self.exit_codes = []
@@ -204,7 +274,12 @@ class MtaProcess:
         if self.smtp:
             config["smtp"] = self.smtp
         config["queue"] = {"directory": "../spool"}
-        config["delivery"] = {"mode": "sandbox", "sandbox_directory": "../sandbox"}
+        if self.delivery is None:
+            config["delivery"] = {"mode": "sandbox", "sandbox_directory": "../sandbox"}
+        else:
+            config["delivery"] = self.delivery
+        if self.dns is not None:
+            config["dns"] = self.dns
         self.config_path.write_text("# written by stamp_harness.py\n" + to_yaml(config) + "\n")
         tenant = {"smtp_users": [{"username": USERNAME, "password_hash": password_hash()}]}
         (self.conf_dir / "tenants.d" / f"{TENANT}.yaml").write_text(to_yaml(tenant) + "\n")
@@ -323,18 +398,56 @@ class MtaProcess:
         return "\n".join(self.lines(all_runs=True))
 
     def events(self, event, all_runs=False, **fields):
+        """Parsed log lines with this event whose fields equal `fields` (`rcpt` is compared
+        without angle brackets, so rcpt="a@b" matches rcpt=<a@b>)."""
+        def matches(parsed, key, value):
+            if key == "rcpt":
+                return key in parsed and bare_address(parsed[key]) == bare_address(value)
+            return parsed.get(key) == str(value)
         out = []
         for line in self.lines(all_runs):
             parsed = parse_log_line(line)
-            if parsed.get("event") == event and all(parsed.get(k) == str(v) for k, v in fields.items()):
+            if parsed.get("event") == event and all(matches(parsed, k, v) for k, v in fields.items()):
                 out.append(parsed)
         return out
 
-    def wait_for_event(self, event, timeout=DELIVERY_TIMEOUT, count=1, **fields):
+    def wait_for_event(self, event, timeout=DELIVERY_TIMEOUT, count=1, all_runs=False, **fields):
         def seen():
-            found = self.events(event, **fields)
+            found = self.events(event, all_runs=all_runs, **fields)
             return found if len(found) >= count else None
         return wait_for(seen, timeout, message=f"{count} log line(s) event={event} {fields}")
+
+    # outbound delivery
+
+    def attempts(self, all_runs=False, **fields):
+        """The `event=delivery.attempt` lines matching `fields` (queue_id=, rcpt=, status=...)."""
+        return self.events("delivery.attempt", all_runs=all_runs, **fields)
+
+    def wait_for_attempt(self, timeout=DELIVERY_TIMEOUT, count=1, **fields):
+        return self.wait_for_event("delivery.attempt", timeout=timeout, count=count, **fields)
+
+    def wait_for_done(self, queue_id, timeout=DELIVERY_TIMEOUT):
+        """Waits for `event=queue.done` of this message (every recipient delivered or bounced)."""
+        return self.wait_for_event("queue.done", timeout=timeout, queue_id=queue_id)[0]
+
+    def send(self, sender, recipients, message=None, mail_options=(), rcpt_options=()):
+        """Submits one message over the trusted listener; returns its queue id."""
+        if message is None:
+            message = (f"From: <{sender}>\r\nTo: undisclosed-recipients:;\r\n"
+                       f"Subject: test message\r\n\r\nHello.\r\n").encode()
+        with smtp_client(self.port("trusted")) as smtp:
+            smtp.ehlo()
+            return submit(smtp, sender, recipients, message, mail_options, rcpt_options)
+
+    def stampctl(self, command, *args, check=True, timeout=60):
+        """Runs `stampctl COMMAND --config CFG ARGS...` (e.g. "queue", "flush") and returns the
+        CompletedProcess; with check=True the exit code must be 0."""
+        argv = [stampctl(), command, "--config", str(self.config_path), *args]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited with {done.returncode}:\n"
+                                 f"stdout: {done.stdout}\nstderr: {done.stderr}")
+        return done
 
     # sandbox
 
@@ -365,6 +478,28 @@ class MtaProcess:
         wait_for(lambda: all(self.eml_path(queue_id, i).exists() for i in range(recipients)),
                  timeout, message=f"{recipients} sandbox file(s) for {queue_id}")
         return [self.read_eml(queue_id, i) for i in range(recipients)]
+
+
+# --- outbound delivery config -------------------------------------------------
+
+OUTBOUND_HELO = "out.stamp.test"
+
+
+def smtp_delivery(mx_port, retry=None, **extra):
+    """A `delivery` block for mode smtp towards fake MXs on `mx_port`. Retries are fast
+    (first 1s, at most 2s apart) and timeouts short, so tests finish; `retry` updates the
+    retry block and `extra` adds or replaces keys (relay_host, tls, limits, domain_limits...)."""
+    delivery = {
+        "mode": "smtp",
+        "helo_name": OUTBOUND_HELO,
+        "mx_port": mx_port,
+        "retry": {"first_delay": "1s", "max_delay": "2s", "max_queue_lifetime": "1d"},
+        "timeouts": {"connect": "5s", "greeting": "30s", "command": "30s", "data_init": "30s",
+                     "data_block": "30s", "data_done": "30s"},
+    }
+    delivery["retry"].update(retry or {})
+    delivery.update(extra)
+    return delivery
 
 
 # --- clients -----------------------------------------------------------------
@@ -543,12 +678,16 @@ class StampTestCase(unittest.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"stamp-it-{self._testMethodName}-"))
+        # Short: stamp-mta's control socket lives under it, and a UNIX socket path must fit
+        # in 108 bytes.
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"stamp-it-{self._testMethodName[5:25]}-"))
         if os.environ.get("STAMP_IT_KEEP"):
             print(f"\n[{self.id()}] temporary directory kept: {self.tmp}", file=sys.stderr)
         else:
             self.addCleanup(shutil.rmtree, self.tmp, True)
         self.mtas = []
+        self.dns_servers = []
+        self.mx_groups = []
         self.addCleanup(close_open_clients)
 
     def new_mta(self, name="mta", start=True, **kwargs):
@@ -559,6 +698,31 @@ class StampTestCase(unittest.TestCase):
         if start:
             mta.start()
         return mta
+
+    def new_dns(self, name="dns", **records):
+        """Starts dnsmasq (fake_dns.FakeDns) with `records` (mx=, a=, null_mx=, ...); stopped at
+        cleanup, after the daemons (cleanups run last-in first-out)."""
+        dns = FakeDns(self.tmp / name, **records)
+        self.dns_servers.append(dns)
+        self.addCleanup(dns.stop)
+        dns.start()
+        return dns
+
+    def new_mx_group(self):
+        """An empty fake_mx.MxGroup: add() members, then start(). Stopped at cleanup."""
+        group = MxGroup()
+        self.mx_groups.append(group)
+        self.addCleanup(group.stop)
+        return group
+
+    def new_outbound_mta(self, group, dns, name="mta", start=True, smtp=None, retry=None,
+                         **delivery):
+        """stamp-mta delivering over SMTP to the fake MXs of `group` (their port is mx_port),
+        resolving through `dns`. Start the group and the DNS server first."""
+        assert group.port, "start the MX group before the MTA"
+        return self.new_mta(name, start=start, smtp=smtp,
+                            delivery=smtp_delivery(group.port, retry=retry, **delivery),
+                            dns={"resolver": dns.address})
 
     def run(self, result=None):
         if result is None:
@@ -571,6 +735,12 @@ class StampTestCase(unittest.TestCase):
                 for mta in self.mtas:
                     print(f"\n----- stamp-mta log ({mta.root}) for {self.id()} -----\n{mta.log_text()}\n"
                           f"----- end of log -----", file=sys.stderr, flush=True)
+                for group in self.mx_groups:
+                    print(f"\n----- fake MXs (port {group.port}) -----\n{group.transcript()}\n"
+                          f"----- end of fake MXs -----", file=sys.stderr, flush=True)
+                for dns in self.dns_servers:
+                    print(f"\n----- dnsmasq ({dns.address}) -----\n{dns.log_text()}"
+                          f"----- end of dnsmasq -----", file=sys.stderr, flush=True)
 
     # assertions shared by the tests
 
@@ -586,3 +756,38 @@ class StampTestCase(unittest.TestCase):
         self.assertEqual(reply.code, code, f"unexpected reply {reply}")
         if enhanced is not None:
             self.assertEqual(reply.enhanced, enhanced, f"unexpected reply {reply}")
+
+
+class OutboundTestCase(StampTestCase):
+    """Assertions shared by the outbound delivery tests (test_outbound_*.py)."""
+
+    def relay_of(self, mx):
+        """How stamp names an MX in `relay=`: host[ip]:port."""
+        return f"{mx.name}[{mx.ip}]:{mx.port}"
+
+    def delivered_to(self, mx):
+        """Every recipient address the fake MX accepted in a completed transaction."""
+        return [address for t in mx.messages() for address in t.accepted]
+
+    def assertAttempt(self, entry, **expected):
+        """The `delivery.attempt` log entry has these field values (compared as strings)."""
+        actual = {key: entry.get(key) for key in expected}
+        if actual.get("rcpt"):
+            actual["rcpt"] = bare_address(actual["rcpt"])
+        self.assertEqual(actual, {k: str(v) for k, v in expected.items()}, f"attempt {entry}")
+
+    def only_attempt(self, mta, queue_id, rcpt, status):
+        """The single attempt with this outcome for rcpt, and no other final outcome for it."""
+        found = mta.attempts(queue_id=queue_id, rcpt=rcpt, status=status)
+        self.assertEqual(len(found), 1, f"{status} attempts for {rcpt}: {found}")
+        other = {"delivered", "bounced"} - {status}
+        self.assertEqual([a for a in mta.attempts(queue_id=queue_id, rcpt=rcpt) if a.get("status") in other],
+                         [], f"{rcpt} also had another final outcome")
+        return found[0]
+
+    def wait_for_dsn(self, sender_mx, count=1, timeout=DELIVERY_TIMEOUT):
+        """The DSNs the sender's MX received (null sender), parsed."""
+        messages = sender_mx.wait_for_messages(count, timeout)
+        for message in messages:
+            self.assertEqual(message.mail_from, "", "a DSN must be sent with MAIL FROM:<>")
+        return [Dsn(message.data) for message in messages]
