@@ -105,7 +105,7 @@ void SmtpClient::connect() {
 void SmtpClient::arm_timeout(std::chrono::seconds timeout) {
   if (!bev_) return;
   // Only a read timer: the write timer of a TLS filter runs even when there is
-  // nothing to write. Sending the message body is bounded by data_done below.
+  // nothing to write. Only the message body gets one (data_block), see below.
   timeval tv = to_timeval(timeout);
   bufferevent_set_timeouts(bev_.get(), &tv, nullptr);
 }
@@ -118,7 +118,13 @@ void SmtpClient::expect(Expect what) { expected_.push_back(what); }
 
 void SmtpClient::on_read(bufferevent*, void* arg) noexcept { static_cast<SmtpClient*>(arg)->read_replies(); }
 
-void SmtpClient::on_write(bufferevent*, void*) noexcept {}
+void SmtpClient::on_write(bufferevent*, void* arg) noexcept {
+  auto* self = static_cast<SmtpClient*>(arg);
+  if (self->sending_body_ && self->state_ != State::Closed) {
+    self->sending_body_ = false;
+    self->arm_timeout(self->settings_.timeouts.data_done);  // all sent: only the reply is awaited
+  }
+}
 
 void SmtpClient::on_event(bufferevent*, short what, void* arg) noexcept {
   auto* self = static_cast<SmtpClient*>(arg);
@@ -442,8 +448,15 @@ void SmtpClient::handle_transaction_reply(Expect what, const Reply& reply) {
         if (mail_reply_ && mail_reply_->positive() && any_rcpt_accepted_) {
           write(*tx_.wire);
           expect(Expect::DataEnd);
-          // RFC 5321 4.5.3.2.6: up to 10 minutes for the reply to the final dot.
-          arm_timeout(settings_.timeouts.data_done);
+          // RFC 5321 4.5.3.2.5-6: each block must leave within data_block; then
+          // up to data_done for the reply to the final dot. The write timer is
+          // dropped in on_write once everything has gone out.
+          {
+            timeval read_tv = to_timeval(settings_.timeouts.data_done);
+            timeval write_tv = to_timeval(settings_.timeouts.data_block);
+            bufferevent_set_timeouts(bev_.get(), &read_tv, &write_tv);
+            sending_body_ = true;
+          }
         } else {
           // RFC 2920 3.1: a 354 with no valid recipient gets an empty message.
           write(".\r\n");

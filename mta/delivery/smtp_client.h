@@ -121,6 +121,7 @@ class SmtpClient {
   std::size_t rcpt_answered_ = 0;
   bool any_rcpt_accepted_ = false;
   bool needs_rset_ = false;
+  bool sending_body_ = false;  // the data_block write timer is armed
   std::size_t transactions_ = 0;
 };
 
