@@ -4,26 +4,14 @@
 #include <charconv>
 #include <cstdio>
 
-#include "common/smtp/command_parser.h"
+#include "mta/queue/field_codec.h"
 
 namespace mta {
 namespace {
 
-using common::smtp::decode_xtext;
-using common::smtp::encode_xtext;
-
 constexpr std::string_view kMagic = "STAMP-QUEUE 1\n";
 constexpr std::string_view kTrailerPrefix = "STAMP-END ";
 constexpr std::size_t kTrailerSize = 10 + 16 + 1;  // "STAMP-END " + 16 hex + "\n"
-
-std::string xtext_or_dash(std::string_view value) { return value.empty() ? "-" : encode_xtext(value); }
-
-common::Result<std::string> dash_or_xtext(std::string_view value) {
-  if (value == "-") return std::string();
-  auto decoded = decode_xtext(value);
-  if (!decoded) return common::fail("bad xtext value: " + decoded.error());
-  return *decoded;
-}
 
 std::string_view next_token(std::string_view& rest) {
   auto space = rest.find(' ');
@@ -33,7 +21,7 @@ std::string_view next_token(std::string_view& rest) {
 }
 
 common::Result<common::smtp::Mailbox> parse_mailbox(std::string_view text) {
-  auto decoded = dash_or_xtext(text);
+  auto decoded = decode_field(text, "envelope field");
   if (!decoded) return std::unexpected(decoded.error());
   common::smtp::Mailbox box;
   if (decoded->empty()) return box;
@@ -71,20 +59,20 @@ std::string encode_queue_header(const QueuedMessage& meta) {
   std::string out(kMagic);
   out += "id: " + meta.id + "\n";
   out += "arrival: " + std::to_string(meta.arrival) + "\n";
-  out += "tenant: " + xtext_or_dash(meta.tenant) + "\n";
-  out += "client: " + xtext_or_dash(meta.client_address) + "\n";
-  out += "helo: " + xtext_or_dash(meta.helo) + "\n";
-  out += "mail-from: " + xtext_or_dash(raw_address(mail.sender)) + "\n";
+  out += "tenant: " + encode_field(meta.tenant) + "\n";
+  out += "client: " + encode_field(meta.client_address) + "\n";
+  out += "helo: " + encode_field(meta.helo) + "\n";
+  out += "mail-from: " + encode_field(raw_address(mail.sender)) + "\n";
   out += "size: " + (mail.declared_size ? std::to_string(*mail.declared_size) : std::string("-")) + "\n";
   out += std::string("body: ") + (mail.body == common::smtp::BodyType::EightBitMime ? "8BITMIME" : "7BIT") + "\n";
   out += std::string("smtputf8: ") + (mail.smtputf8 ? "1" : "0") + "\n";
   out += std::string("ret: ") +
          (mail.ret == common::smtp::DsnRet::Full ? "FULL" : mail.ret == common::smtp::DsnRet::Headers ? "HDRS" : "-") + "\n";
-  out += "envid: " + xtext_or_dash(mail.envid) + "\n";
+  out += "envid: " + encode_field(mail.envid) + "\n";
   for (const auto& rcpt : meta.envelope.recipients) {
     std::string notify = rcpt.notify.given ? rcpt.notify.to_string() : "-";
-    out += "rcpt: " + xtext_or_dash(raw_address(rcpt.address)) + " " + notify + " " +
-           xtext_or_dash(rcpt.orcpt_type) + " " + xtext_or_dash(rcpt.orcpt) + "\n";
+    out += "rcpt: " + encode_field(raw_address(rcpt.address)) + " " + notify + " " +
+           encode_field(rcpt.orcpt_type) + " " + encode_field(rcpt.orcpt) + "\n";
   }
   out += "\n";
   return out;
@@ -129,7 +117,7 @@ common::Result<ParsedQueueFile> parse_queue_file(std::string_view contents) {
     } else if (key == "arrival") {
       std::from_chars(value.data(), value.data() + value.size(), parsed.meta.arrival);
     } else if (key == "tenant" || key == "client" || key == "helo" || key == "envid") {
-      auto decoded = dash_or_xtext(value);
+      auto decoded = decode_field(value, "envelope field");
       if (!decoded) return std::unexpected(decoded.error());
       if (key == "tenant") parsed.meta.tenant = *decoded;
       else if (key == "client") parsed.meta.client_address = *decoded;
@@ -159,8 +147,8 @@ common::Result<ParsedQueueFile> parse_queue_file(std::string_view contents) {
       common::smtp::Recipient rcpt;
       rcpt.address = *box;
       rcpt.notify = parse_notify(next_token(rest));
-      auto type = dash_or_xtext(next_token(rest));
-      auto orcpt = dash_or_xtext(next_token(rest));
+      auto type = decode_field(next_token(rest), "rcpt field");
+      auto orcpt = decode_field(next_token(rest), "rcpt field");
       if (!type || !orcpt) return common::fail("bad rcpt line");
       rcpt.orcpt_type = *type;
       rcpt.orcpt = *orcpt;

@@ -11,13 +11,10 @@
 #include <charconv>
 #include <optional>
 
-#include "common/smtp/command_parser.h"
+#include "mta/queue/field_codec.h"
 
 namespace mta {
 namespace {
-
-using common::smtp::decode_xtext;
-using common::smtp::encode_xtext;
 
 constexpr std::string_view kMagic = "STAMP-STATE 1\n";
 constexpr std::string_view kEnd = "end\n";
@@ -38,21 +35,6 @@ std::optional<RecipientStatus> parse_status(std::string_view name) {
     if (name == entry.name) return entry.status;
   }
   return std::nullopt;
-}
-
-// "-" stands for the empty value, so a value that is itself "-" is escaped.
-std::string xtext_or_dash(std::string_view value) {
-  if (value.empty()) return "-";
-  if (value == "-") return "+2D";
-  return encode_xtext(value);
-}
-
-common::Result<std::string> dash_or_xtext(std::string_view value, std::string_view what) {
-  if (value == "-") return std::string();
-  if (value.empty()) return common::fail(std::string(what) + ": empty value");
-  auto decoded = decode_xtext(value);
-  if (!decoded) return common::fail(std::string(what) + ": " + decoded.error());
-  return *decoded;
 }
 
 // A non-negative decimal number with nothing around it.
@@ -100,10 +82,10 @@ common::Result<RecipientState> parse_rcpt(std::string_view value, std::size_t ex
   auto when = parse_count<std::int64_t>((*tokens)[2], "rcpt time");
   if (!when) return std::unexpected(when.error());
   rcpt.last_attempt = *when;
-  auto remote = dash_or_xtext((*tokens)[3], "rcpt remote");
+  auto remote = decode_field((*tokens)[3], "rcpt remote");
   if (!remote) return std::unexpected(remote.error());
   rcpt.remote = std::move(*remote);
-  auto reply = dash_or_xtext((*tokens)[4], "rcpt reply");
+  auto reply = decode_field((*tokens)[4], "rcpt reply");
   if (!reply) return std::unexpected(reply.error());
   rcpt.reply = std::move(*reply);
   return rcpt;
@@ -133,7 +115,7 @@ common::Status parse_scalar(Scalar which, std::string_view value, QueueState& st
       state.held = value == "1";
       return {};
     case kLastError: {
-      auto text = dash_or_xtext(value, "last-error");
+      auto text = decode_field(value, "last-error");
       if (!text) return std::unexpected(text.error());
       state.last_error = std::move(*text);
       return {};
@@ -164,12 +146,12 @@ std::string encode_queue_state(const QueueState& state) {
   out += "attempts: " + std::to_string(std::max(state.attempts, 0)) + "\n";
   out += "next-attempt: " + std::to_string(std::max<std::int64_t>(state.next_attempt, 0)) + "\n";
   out += std::string("held: ") + (state.held ? "1" : "0") + "\n";
-  out += "last-error: " + xtext_or_dash(state.last_error) + "\n";
+  out += "last-error: " + encode_field(state.last_error) + "\n";
   for (std::size_t i = 0; i < state.recipients.size(); ++i) {
     const auto& rcpt = state.recipients[i];
     out += "rcpt: " + std::to_string(i) + " " + status_name(rcpt.status) + " " +
            std::to_string(std::max<std::int64_t>(rcpt.last_attempt, 0)) + " " +
-           xtext_or_dash(rcpt.remote) + " " + xtext_or_dash(rcpt.reply) + "\n";
+           encode_field(rcpt.remote) + " " + encode_field(rcpt.reply) + "\n";
   }
   out += kEnd;
   return out;

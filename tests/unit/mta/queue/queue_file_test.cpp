@@ -69,9 +69,11 @@ BOOST_AUTO_TEST_CASE(round_trips_envelope_and_message) {
 BOOST_AUTO_TEST_CASE(null_sender_round_trips) {
   auto meta = sample();
   meta.envelope.mail_from.sender = {};
+  meta.helo = "-";  // the token for "empty" must not swallow a real "-"
   auto parsed = mta::parse_queue_file(whole_file(meta, "x\r\n"));
   BOOST_REQUIRE(parsed);
   BOOST_TEST(parsed->meta.envelope.mail_from.sender.is_null());
+  BOOST_TEST(parsed->meta.helo == "-");
 }
 
 BOOST_AUTO_TEST_CASE(every_truncation_is_detected) {
