@@ -22,10 +22,60 @@ struct SmtpUser {
   std::string password_hash;  // "$scrypt$..." or "$pbkdf2-sha256$..." from `stampctl passwd`
 };
 
+struct DkimKeyRef {
+  std::string selector;
+  std::filesystem::path key_file;  // PEM, readable only by stamp's user
+};
+
+// A domain a tenant sends from in aligned mode. Whether it is verified lives in
+// the state database (stampctl domain verify), not here.
+struct TenantDomain {
+  std::string name;         // lower case
+  std::string return_path;  // default "pm-bounces." + name
+  DkimKeyRef dkim;
+  std::optional<DkimKeyRef> previous_dkim;  // during a key rotation: signs until the new one verifies
+};
+
+enum class StreamType { Transactional, Broadcast };
+
+struct MessageStream {
+  std::string name;  // "outbound" is the default transactional stream
+  StreamType type = StreamType::Transactional;
+  std::string unsubscribe_mailto;  // broadcast: List-Unsubscribe mailto (RFC 2369)
+  std::string unsubscribe_url;     // broadcast: https URL for one-click (RFC 8058)
+};
+
+struct WebhookEndpoint {
+  std::string stream;  // "" = every stream
+  std::string event;   // Bounce, SpamComplaint, Delivery, SubscriptionChange
+  std::string url;
+  std::string secret;  // HMAC key for the signature header
+};
+
 struct TenantConfig {
   std::string name;  // from the file name: tenants.d/NAME.yaml
   std::filesystem::path file;
   std::vector<SmtpUser> smtp_users;
+  std::vector<TenantDomain> domains;
+  std::vector<std::string> verified_senders;  // addresses confirmed with `stampctl sender confirm`
+  bool display_name_mode = true;              // may send as "NAME via OPERATOR"
+  bool fallback_to_display_name = false;      // an unknown From becomes display-name mode instead of a 5.7.x
+  std::vector<MessageStream> streams;         // "outbound" (transactional) is always there
+  std::vector<WebhookEndpoint> webhooks;
+};
+
+// The operator's own identity: used for verified-address and display-name
+// modes, and as the target of tenants' Return-Path CNAMEs.
+struct OperatorConfig {
+  std::string domain;          // the operator's sending domain
+  std::string from_address;    // display-name mode From: "notify@vendor.example"
+  std::string bounce_domain;   // operator Return-Path domain, and the CNAME target for tenants
+  std::string display_name_pattern = "{name} via {operator}";
+  std::string name;            // {operator} in the pattern; default: domain
+  std::optional<DkimKeyRef> dkim;               // signs verified-address and display-name mail
+  std::vector<std::string> sending_addresses;   // IPs SPF must authorize (domain verify)
+  bool require_verified_domains = true;         // false in the dev profile
+  std::filesystem::path verp_key_file;          // created on first start (32 random bytes, 0600)
 };
 
 struct QueueConfig {
@@ -113,6 +163,7 @@ struct MtaConfig {
   DeliveryConfig delivery;
   DnsConfig dns;
   StateConfig state;
+  OperatorConfig operator_config;  // YAML key "operator"
   std::vector<TenantConfig> tenants;
 };
 

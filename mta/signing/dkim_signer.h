@@ -1,0 +1,42 @@
+// DkimSigner: DKIM signatures (RFC 6376) with libopendkim, one per message,
+// streamed: the message passes through chunk() as it is spooled, and finish()
+// returns the DKIM-Signature header to put in front of it.
+//
+// relaxed/relaxed, rsa-sha256. Signed headers: From (oversigned, so another
+// From cannot be added after signing), To, Cc, Subject, Date, Message-ID,
+// Reply-To, MIME-Version, Content-Type, List-Unsubscribe, List-Unsubscribe-Post
+// (every oversigned name is also in the sign list: see dependencies.md on
+// libopendkim's mis-signing otherwise). Ed25519 is not offered: the packaged
+// libopendkim leaks its key on every Ed25519 signature.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/base/result.h"
+
+namespace mta {
+
+struct DkimKey {
+  std::string domain;           // d=
+  std::string selector;         // s=
+  std::string private_key_pem;  // RSA, PEM (PKCS#1 or PKCS#8)
+};
+
+class DkimSigning {  // one message in progress
+ public:
+  virtual ~DkimSigning() = default;
+  virtual common::Status chunk(std::string_view bytes) = 0;  // CRLF text, no dot-stuffing
+  // "DKIM-Signature: v=1; a=rsa-sha256; ...\r\n" (folded, CRLF line ends).
+  virtual common::Result<std::string> finish() = 0;
+};
+
+class DkimSigner {
+ public:
+  static common::Result<std::unique_ptr<DkimSigner>> create();
+  virtual ~DkimSigner() = default;
+  virtual common::Result<std::unique_ptr<DkimSigning>> begin(const DkimKey& key) const = 0;
+};
+
+}  // namespace mta
