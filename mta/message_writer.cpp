@@ -132,7 +132,7 @@ void MessageWriter::end_headers(std::size_t at, bool blank_line_follows) {
 void MessageWriter::finish(std::function<void(common::smtp::Reply)> done) {
   if (in_headers_) scan_headers(true);
   std::string id = spool_->id();
-  spool_->commit([id, on_queued = on_queued_, done = std::move(done)](common::Status status) {
+  spool_->commit(late_, [id, on_queued = on_queued_, done = std::move(done)](common::Status status) {
     if (!status) {
       done(common::smtp::Reply::make(451, "4.3.0", "Temporary failure writing the queue, try again later"));
       return;

@@ -40,6 +40,7 @@ class MessageWriter final : public common::smtp::MessageSink {
   std::size_t scan_pos_ = 0;   // start of the first line not yet classified
   bool have_message_id_ = false;
   bool have_date_ = false;
+  LateFields late_;
 };
 
 // The Received header stamp-mta puts on a submission (RFC 5321 4.4, RFC 3848).

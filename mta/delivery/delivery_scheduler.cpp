@@ -179,8 +179,9 @@ bool DeliveryScheduler::load_body(Message& message) {
   if (!contents) return false;
   auto parsed = parse_queue_file(*contents);
   if (!parsed) return false;
-  message.size = parsed->message.size();
-  message.wire = std::make_shared<const std::string>(common::smtp::dot_stuff(parsed->message));
+  std::string outgoing = parsed->wire_message();  // DKIM-Signature in front
+  message.size = outgoing.size();
+  message.wire = std::make_shared<const std::string>(common::smtp::dot_stuff(outgoing));
   return true;
 }
 

@@ -37,7 +37,7 @@ void queue_dsn(FsSpool& spool, const QueuedMessage& original, DsnInput input,
   }
   (*writer)->write(text);
   std::string id = meta.id;
-  (*writer)->commit([id, done = std::move(done)](common::Status status) {
+  (*writer)->commit({}, [id, done = std::move(done)](common::Status status) {
     if (!status) {
       done(std::unexpected(status.error()));
       return;

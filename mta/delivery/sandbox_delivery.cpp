@@ -97,7 +97,7 @@ common::Status SandboxDelivery::deliver(const std::string& queue_id) {
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     std::string base = queue_id + "-" + std::to_string(i);
     if (auto st = write_durably(dir_fd.get(), base + ".json", envelope_json(parsed->meta, i)); !st) return st;
-    if (auto st = write_durably(dir_fd.get(), base + ".eml", parsed->message); !st) return st;
+    if (auto st = write_durably(dir_fd.get(), base + ".eml", parsed->wire_message()); !st) return st;
   }
   // The files must be durable before the queue forgets the message.
   if (::fsync(dir_fd.get()) != 0) return common::fail_errno("fsync sandbox directory");

@@ -101,8 +101,8 @@ void SpoolWriter::flush() {
   buffer_.clear();
 }
 
-void SpoolWriter::commit(std::function<void(common::Status)> done) {
-  buffer_ += encode_queue_trailer(message_bytes_);
+void SpoolWriter::commit(const LateFields& late, std::function<void(common::Status)> done) {
+  buffer_ += encode_queue_tail(late, message_bytes_);
   flush();
   if (error_) {
     common::log::error("queue.write_failed").kv("queue_id", id_).kv("error", error_->message);

@@ -47,7 +47,7 @@ class SpoolWriter {
   const std::string& id() const { return id_; }
   void write(std::string_view bytes);  // buffered; a failure is reported by commit()
   // Makes the message durable; `done` runs on the loop thread with the outcome.
-  void commit(std::function<void(common::Status)> done);
+  void commit(const LateFields& late, std::function<void(common::Status)> done);
 
   static constexpr std::size_t kBufferSize = 64 * 1024;
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view kMagic = "STAMP-QUEUE 1\n";
 constexpr std::string_view kTrailerPrefix = "STAMP-END ";
-constexpr std::size_t kTrailerSize = 10 + 16 + 1;  // "STAMP-END " + 16 hex + "\n"
+constexpr std::size_t kTrailerSize = 10 + 16 + 1 + 8 + 1;  // "STAMP-END " 16 hex " " 8 hex "\n"
 
 std::string_view next_token(std::string_view& rest) {
   auto space = rest.find(' ');
@@ -78,11 +78,59 @@ std::string encode_queue_header(const QueuedMessage& meta) {
   return out;
 }
 
-std::string encode_queue_trailer(std::uint64_t message_length) {
-  char buf[kTrailerSize + 1];
-  std::snprintf(buf, sizeof buf, "STAMP-END %016llX\n", static_cast<unsigned long long>(message_length));
-  return std::string(buf, kTrailerSize);
+std::string encode_queue_tail(const LateFields& late, std::uint64_t message_length) {
+  std::string block;
+  if (!late.sender_mode.empty()) block += "sender-mode: " + encode_field(late.sender_mode) + "\n";
+  if (!late.return_path_domain.empty()) block += "return-path-domain: " + encode_field(late.return_path_domain) + "\n";
+  if (!late.stream.empty()) block += "stream: " + encode_field(late.stream) + "\n";
+  if (!late.tag.empty()) block += "tag: " + encode_field(late.tag) + "\n";
+  for (const auto& [key, value] : late.metadata) block += "metadata: " + encode_field(key) + " " + encode_field(value) + "\n";
+  block += "\n";
+  block += late.prepend;
+  char trailer[kTrailerSize + 1];
+  std::snprintf(trailer, sizeof trailer, "STAMP-END %016llX %08llX\n", static_cast<unsigned long long>(message_length),
+                static_cast<unsigned long long>(block.size()));
+  return block + std::string(trailer, kTrailerSize);
 }
+
+namespace {
+
+common::Status parse_late_block(std::string_view block, LateFields& late) {
+  auto blank = block.find("\n\n");
+  std::string_view fields = block.substr(0, blank == std::string_view::npos ? 0 : blank + 1);
+  if (blank == std::string_view::npos) {
+    if (!block.starts_with("\n")) return common::fail("late block has no end of fields");
+    late.prepend = std::string(block.substr(1));
+    return {};
+  }
+  late.prepend = std::string(block.substr(blank + 2));
+  while (!fields.empty()) {
+    auto nl = fields.find('\n');
+    std::string_view line = fields.substr(0, nl);
+    fields.remove_prefix(nl + 1);
+    auto colon = line.find(": ");
+    if (colon == std::string_view::npos) return common::fail("bad late line");
+    std::string_view key = line.substr(0, colon);
+    std::string_view rest = line.substr(colon + 2);
+    if (key == "metadata") {
+      auto k = decode_field(next_token(rest), "metadata key");
+      auto v = decode_field(next_token(rest), "metadata value");
+      if (!k || !v) return common::fail("bad metadata line");
+      late.metadata.emplace_back(*k, *v);
+      continue;
+    }
+    auto value = decode_field(rest, "late field");
+    if (!value) return std::unexpected(value.error());
+    if (key == "sender-mode") late.sender_mode = *value;
+    else if (key == "return-path-domain") late.return_path_domain = *value;
+    else if (key == "stream") late.stream = *value;
+    else if (key == "tag") late.tag = *value;
+    // Unknown keys are skipped: a newer stamp may add fields.
+  }
+  return {};
+}
+
+}  // namespace
 
 common::Result<ParsedQueueFile> parse_queue_file(std::string_view contents) {
   if (!contents.starts_with(kMagic)) return common::fail("not a stamp queue file (bad magic)");
@@ -92,14 +140,25 @@ common::Result<ParsedQueueFile> parse_queue_file(std::string_view contents) {
   std::string_view trailer = contents.substr(contents.size() - kTrailerSize);
   if (!trailer.starts_with(kTrailerPrefix) || trailer.back() != '\n') return common::fail("truncated: bad trailer");
   std::uint64_t length = 0;
+  std::uint64_t late_length = 0;
   std::string_view hex = trailer.substr(kTrailerPrefix.size(), 16);
+  std::string_view late_hex = trailer.substr(kTrailerPrefix.size() + 17, 8);
   auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), length, 16);
-  if (ec != std::errc() || end != hex.data() + hex.size()) return common::fail("bad trailer length");
+  auto [late_end, late_ec] = std::from_chars(late_hex.data(), late_hex.data() + late_hex.size(), late_length, 16);
+  if (ec != std::errc() || end != hex.data() + hex.size() || late_ec != std::errc() ||
+      late_end != late_hex.data() + late_hex.size() || trailer[kTrailerPrefix.size() + 16] != ' ') {
+    return common::fail("bad trailer");
+  }
   std::size_t body_begin = header_end + 2;
-  if (contents.size() - body_begin - kTrailerSize != length) return common::fail("message length does not match trailer");
+  if (contents.size() - body_begin - kTrailerSize != length + late_length) {
+    return common::fail("message length does not match trailer");
+  }
 
   ParsedQueueFile parsed;
   parsed.message = contents.substr(body_begin, length);
+  if (auto st = parse_late_block(contents.substr(body_begin + length, late_length), parsed.meta.late); !st) {
+    return std::unexpected(st.error());
+  }
   std::string_view header = contents.substr(kMagic.size(), header_end + 1 - kMagic.size());
   bool have_id = false;
   auto& mail = parsed.meta.envelope.mail_from;

@@ -50,7 +50,8 @@ def queue_file(queue_id, arrival, sender, recipients, message, tenant="acme"):
     ]
     lines += [f"rcpt: {xtext(r)} - - -" for r in recipients]
     header = ("\n".join(lines) + "\n\n").encode()
-    return header + message + f"STAMP-END {len(message):016X}\n".encode()
+    late = b"\n"  # no late fields, nothing to prepend
+    return header + message + late + f"STAMP-END {len(message):016X} {len(late):08X}\n".encode()
 
 
 def state_file(attempts, next_attempt, held, last_error, recipients):

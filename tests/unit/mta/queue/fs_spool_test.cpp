@@ -46,7 +46,7 @@ struct Fixture {
     auto writer = spool->create(meta_for(id));
     BOOST_REQUIRE(writer);
     (*writer)->write("Subject: ok\r\n\r\nfine\r\n");
-    (*writer)->commit([&](common::Status st) {
+    (*writer)->commit({}, [&](common::Status st) {
       committed = st.has_value();
       loop->stop();
     });
@@ -80,7 +80,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_commits_are_all_durable_before_their_callback
     (*writer)->write("Subject: " + std::to_string(i) + "\r\n\r\n");
     (*writer)->write(std::string(100000, 'x') + "\r\n");  // crosses the write buffer
     std::string id = (*writer)->id();
-    (*writer)->commit([&, id](common::Status st) {
+    (*writer)->commit({}, [&, id](common::Status st) {
       if (!st || !fs::exists(dir.path / "queue" / id) || fs::exists(dir.path / "tmp" / id)) ++failures;
       if (++done == kMessages) loop->stop();
     });
@@ -114,7 +114,7 @@ BOOST_FIXTURE_TEST_CASE(recovery_clears_tmp_and_quarantines_damage, Fixture) {
     auto writer = spool->create(meta_for(good_id));
     BOOST_REQUIRE(writer);
     (*writer)->write("Subject: ok\r\n\r\nfine\r\n");
-    (*writer)->commit([&](common::Status st) {
+    (*writer)->commit({}, [&](common::Status st) {
       committed = st.has_value();
       loop->stop();
     });

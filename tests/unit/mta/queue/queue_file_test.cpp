@@ -32,7 +32,7 @@ mta::QueuedMessage sample() {
 }
 
 std::string whole_file(const mta::QueuedMessage& meta, std::string_view message) {
-  return mta::encode_queue_header(meta) + std::string(message) + mta::encode_queue_trailer(message.size());
+  return mta::encode_queue_header(meta) + std::string(message) + mta::encode_queue_tail(meta.late, message.size());
 }
 
 }  // namespace
@@ -64,6 +64,28 @@ BOOST_AUTO_TEST_CASE(round_trips_envelope_and_message) {
   BOOST_TEST(rcpts[0].orcpt == "j@example.net");
   BOOST_TEST(!rcpts[1].notify.given);
   BOOST_TEST(rcpts[1].address.to_string() == "postmaster");
+}
+
+BOOST_AUTO_TEST_CASE(late_fields_round_trip) {
+  auto meta = sample();
+  meta.late.sender_mode = "aligned";
+  meta.late.return_path_domain = "pm-bounces.acme.test";
+  meta.late.stream = "news";
+  meta.late.tag = "welcome mail";
+  meta.late.metadata = {{"customer-id", "42"}, {"plan", "gold plus"}};
+  meta.late.prepend = "DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc\r\n";
+  std::string message = "Subject: x\r\n\r\nbody\r\n\r\n";
+  auto parsed = mta::parse_queue_file(whole_file(meta, message));
+  BOOST_REQUIRE(parsed.has_value());
+  BOOST_TEST(parsed->message == message);
+  BOOST_TEST(parsed->meta.late.sender_mode == "aligned");
+  BOOST_TEST(parsed->meta.late.return_path_domain == "pm-bounces.acme.test");
+  BOOST_TEST(parsed->meta.late.stream == "news");
+  BOOST_TEST(parsed->meta.late.tag == "welcome mail");
+  BOOST_TEST(parsed->meta.late.metadata.size() == 2u);
+  BOOST_TEST(parsed->meta.late.metadata[1].second == "gold plus");
+  BOOST_TEST(parsed->meta.late.prepend == meta.late.prepend);
+  BOOST_TEST(parsed->wire_message() == meta.late.prepend + message);
 }
 
 BOOST_AUTO_TEST_CASE(null_sender_round_trips) {
