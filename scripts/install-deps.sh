@@ -8,8 +8,11 @@ packages=(
   libevent-dev libssl-dev libyaml-cpp-dev    # stamp's libraries
   libsqlite3-dev                             # the message log (state database)
   libunbound-dev                             # DNS (MX lookups) inside the event loop
+  libgmime-3.0-dev                           # MIME and address headers
+  libopendkim-dev                            # DKIM signing
   libboost-test-dev                          # unit tests
   python3                                    # integration tests (standard library only)
+  python3-dkim                               # unit tests: independent DKIM verifier (dkimpy)
   dnsmasq-base openssl                       # integration tests: DNS server, test certificates
 )
 
