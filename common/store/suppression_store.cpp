@@ -1,0 +1,321 @@
+// SuppressionStore on SQLite. See suppression_store.h.
+//
+// Owns the `suppressions` table and its statements. It shares the state
+// database with other tables (mta/state/message_log.cpp owns `message_log` and
+// the file's PRAGMA user_version), so it creates only its own table, with
+// CREATE TABLE IF NOT EXISTS, and never reads or sets user_version. It does not
+// decide who may suppress what beyond the one rule the list itself carries: a
+// spam complaint is removed only by an administrator.
+//
+// WAL (research/dependencies.md section 5): stamp-mta's RCPT lookups read
+// while stamp-bounced and stampctl write, without blocking each other. Every
+// write transaction starts with BEGIN IMMEDIATE, so a writer waiting for the
+// lock gets busy_timeout rather than an instant "database is locked".
+// synchronous=NORMAL: a power cut may lose the last additions (a later bounce
+// adds them again) but never corrupts the file.
+//
+// One connection (NOMUTEX), every use under the store's own mutex: stamp-mta looks up from the event loop,
+// a primary-key read that takes microseconds; callers on other threads would
+// simply wait their turn.
+#include "common/store/suppression_store.h"
+
+#include <sqlite3.h>
+
+#include <ctime>
+#include <initializer_list>
+#include <mutex>
+#include <utility>
+
+#include "common/base/log.h"
+#include "common/base/owned.h"
+
+namespace common::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+using OwnedSqlite = Owned<sqlite3, &sqlite3_close_v2>;
+using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
+using OwnedSqliteText = Owned<char, &sqlite3_free>;
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS suppressions("
+    "  tenant TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  email TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  origin TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, stream, email))";
+
+constexpr const char* kInsert =
+    "INSERT INTO suppressions(tenant, stream, email, reason, origin, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(tenant, stream, email) DO NOTHING";
+constexpr const char* kFind =
+    "SELECT tenant, stream, email, reason, origin, created_at FROM suppressions "
+    "WHERE tenant = ?1 AND stream = ?2 AND email = ?3";
+constexpr const char* kList =
+    "SELECT tenant, stream, email, reason, origin, created_at FROM suppressions "
+    "WHERE tenant = ?1 AND stream = ?2 ORDER BY email";
+constexpr const char* kDelete =
+    "DELETE FROM suppressions WHERE tenant = ?1 AND stream = ?2 AND email = ?3";
+
+struct ReasonName {
+  SuppressionReason reason;
+  std::string_view name;
+};
+constexpr ReasonName kReasons[] = {
+    {SuppressionReason::HardBounce, "HardBounce"},
+    {SuppressionReason::SpamComplaint, "SpamComplaint"},
+    {SuppressionReason::ManualSuppression, "ManualSuppression"},
+};
+
+// ASCII only: the key must not depend on the locale. Non-ASCII (SMTPUTF8)
+// addresses keep their other bytes as given.
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
+  return fail("suppressions: " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  char* raw_message = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
+  OwnedSqliteText message(raw_message);
+  if (rc != SQLITE_OK) {
+    return fail("suppressions: " + std::string(sql).substr(0, 40) + ": " +
+                (message ? message.get() : sqlite3_errstr(rc)));
+  }
+  return {};
+}
+
+// A statement prepared for one use, reset and unbound by its owner.
+class Statement {
+ public:
+  static Result<Statement> prepare(sqlite3* db, const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+      return sqlite_fail(db, "prepare");
+    }
+    return Statement(db, OwnedStatement(raw));
+  }
+
+  // SQLITE_TRANSIENT: SQLite copies, so the caller's strings may go away.
+  Status bind(std::initializer_list<std::string_view> texts) {
+    int index = 1;
+    for (std::string_view text : texts) {
+      if (sqlite3_bind_text64(get(), index++, text.data(), text.size(), SQLITE_TRANSIENT,
+                              SQLITE_UTF8) != SQLITE_OK) {
+        return sqlite_fail(db_, "bind");
+      }
+    }
+    return {};
+  }
+  Status bind_int64(int index, std::int64_t value) {
+    if (sqlite3_bind_int64(get(), index, value) != SQLITE_OK) return sqlite_fail(db_, "bind");
+    return {};
+  }
+  // SQLITE_ROW -> true, SQLITE_DONE -> false, else an error.
+  Result<bool> step() {
+    int rc = sqlite3_step(get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return sqlite_fail(db_, "step");
+  }
+  Result<Suppression> row() {
+    Suppression s;
+    s.tenant = text(0);
+    s.stream = text(1);
+    s.email = text(2);
+    std::string reason = text(3);
+    auto parsed = parse_reason(reason);
+    if (!parsed) return fail("suppressions: unknown reason \"" + reason + "\" for " + s.email);
+    s.reason = *parsed;
+    s.origin = text(4);
+    s.created_at = sqlite3_column_int64(get(), 5);
+    return s;
+  }
+
+  sqlite3_stmt* get() const { return statement_.get(); }
+
+ private:
+  Statement(sqlite3* db, OwnedStatement statement) : db_(db), statement_(std::move(statement)) {}
+  std::string text(int column) {
+    const unsigned char* value = sqlite3_column_text(get(), column);
+    return value ? reinterpret_cast<const char*>(value) : "";
+  }
+
+  sqlite3* db_;
+  OwnedStatement statement_;
+};
+
+class SqliteSuppressionStore final : public SuppressionStore {
+ public:
+  explicit SqliteSuppressionStore(OwnedSqlite db) : db_(std::move(db)) {}
+
+  Result<bool> add(const Suppression& entry) override {
+    if (entry.tenant.empty() || entry.stream.empty() || entry.email.empty()) {
+      return fail("suppressions: tenant, stream and email must not be empty");
+    }
+    // created_at 0 means "now": callers that do not care get the real time.
+    std::int64_t created = entry.created_at ? entry.created_at : std::time(nullptr);
+    std::lock_guard lock(mutex_);
+    return write([&]() -> Result<bool> {
+      auto insert = Statement::prepare(db_.get(), kInsert);
+      if (!insert) return std::unexpected(insert.error());
+      auto st = insert->bind({entry.tenant, entry.stream, lower(entry.email),
+                              reason_name(entry.reason), entry.origin});
+      if (st) st = insert->bind_int64(6, created);
+      if (!st) return std::unexpected(st.error());
+      auto stepped = insert->step();
+      if (!stepped) return std::unexpected(stepped.error());
+      return sqlite3_changes(db_.get()) > 0;
+    });
+  }
+
+  Result<bool> remove(const std::string& tenant, const std::string& stream,
+                      const std::string& email, bool admin) override {
+    std::lock_guard lock(mutex_);
+    const std::string key = lower(email);
+    // Read and delete in one transaction, so a complaint added in between
+    // cannot be removed by a non-administrator.
+    return write([&]() -> Result<bool> {
+      auto existing = find_locked(tenant, stream, key);
+      if (!existing) return std::unexpected(existing.error());
+      if (!*existing) return false;
+      if ((*existing)->reason == SuppressionReason::SpamComplaint && !admin) {
+        return fail(key + " is suppressed because of a spam complaint; only an administrator may "
+                          "reactivate it");
+      }
+      auto erase = Statement::prepare(db_.get(), kDelete);
+      if (!erase) return std::unexpected(erase.error());
+      if (auto st = erase->bind({tenant, stream, key}); !st) return std::unexpected(st.error());
+      auto stepped = erase->step();
+      if (!stepped) return std::unexpected(stepped.error());
+      return sqlite3_changes(db_.get()) > 0;
+    });
+  }
+
+  Result<std::optional<Suppression>> find(const std::string& tenant, const std::string& stream,
+                                          const std::string& email) const override {
+    std::lock_guard lock(mutex_);
+    return find_locked(tenant, stream, lower(email));
+  }
+
+  Result<std::vector<Suppression>> list(const std::string& tenant,
+                                        const std::string& stream) const override {
+    std::lock_guard lock(mutex_);
+    auto query = Statement::prepare(db_.get(), kList);
+    if (!query) return std::unexpected(query.error());
+    if (auto st = query->bind({tenant, stream}); !st) return std::unexpected(st.error());
+    std::vector<Suppression> out;
+    for (;;) {
+      auto more = query->step();
+      if (!more) return std::unexpected(more.error());
+      if (!*more) return out;
+      auto row = query->row();
+      if (!row) return std::unexpected(row.error());
+      out.push_back(std::move(*row));
+    }
+  }
+
+ private:
+  // `email` is already lower-case; the caller holds mutex_.
+  Result<std::optional<Suppression>> find_locked(const std::string& tenant,
+                                                 const std::string& stream,
+                                                 const std::string& email) const {
+    auto query = Statement::prepare(db_.get(), kFind);
+    if (!query) return std::unexpected(query.error());
+    if (auto st = query->bind({tenant, stream, email}); !st) return std::unexpected(st.error());
+    auto found = query->step();
+    if (!found) return std::unexpected(found.error());
+    if (!*found) return std::optional<Suppression>();
+    auto row = query->row();
+    if (!row) return std::unexpected(row.error());
+    return std::optional<Suppression>(std::move(*row));
+  }
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back when it fails.
+  template <class Body>
+  Result<bool> write(Body&& body) {
+    if (auto st = exec(db_.get(), "BEGIN IMMEDIATE"); !st) return std::unexpected(st.error());
+    Result<bool> result = body();
+    if (result) {
+      if (auto st = exec(db_.get(), "COMMIT"); !st) result = std::unexpected(st.error());
+    }
+    if (!sqlite3_get_autocommit(db_.get())) {
+      // Still in the transaction: the body or COMMIT failed. The caller gets
+      // that first error; a failed ROLLBACK only goes to the log.
+      if (auto st = exec(db_.get(), "ROLLBACK"); !st) {
+        log::error("suppressions.rollback_failed").kv("error", st.error().message);
+      }
+    }
+    return result;
+  }
+
+  OwnedSqlite db_;
+  mutable std::mutex mutex_;
+};
+
+Result<std::string> query_text(sqlite3* db, const char* sql) {
+  auto query = Statement::prepare(db, sql);
+  if (!query) return std::unexpected(query.error());
+  auto row = query->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return fail(std::string("suppressions: no result from ") + sql);
+  const unsigned char* text = sqlite3_column_text(query->get(), 0);
+  std::string value = text ? reinterpret_cast<const char*>(text) : "";
+  auto done = query->step();
+  if (!done) return std::unexpected(done.error());
+  return value;
+}
+
+}  // namespace
+
+const char* reason_name(SuppressionReason reason) {
+  for (const auto& r : kReasons) {
+    if (r.reason == reason) return r.name.data();
+  }
+  return "ManualSuppression";  // unreachable: every enumerator is in kReasons
+}
+
+std::optional<SuppressionReason> parse_reason(std::string_view name) {
+  for (const auto& r : kReasons) {
+    if (r.name == name) return r.reason;
+  }
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<SuppressionStore>> SuppressionStore::open(
+    const std::filesystem::path& database) {
+  const std::string where = "suppression list " + database.string();
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(database.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  OwnedSqlite db(raw);  // even a failed open returns a handle to close
+  if (rc != SQLITE_OK) {
+    return fail("cannot open " + where + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3* c = db.get();
+  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK ||
+      sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) {
+    return fail(where + ": " + sqlite3_errmsg(c));
+  }
+  auto mode = query_text(c, "PRAGMA journal_mode=WAL");
+  if (!mode) return fail(where + ": " + mode.error().message);
+  if (*mode != "wal") return fail(where + ": cannot use WAL (journal_mode is " + *mode + ")");
+  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st) {
+    return fail(where + ": " + st.error().message);
+  }
+  if (auto st = exec(c, kSchema); !st) return fail(where + ": " + st.error().message);
+  return std::make_unique<SqliteSuppressionStore>(std::move(db));
+}
+
+}  // namespace common::store
