@@ -1,6 +1,8 @@
 // stampctl: the operator's command line. `passwd` turns an SMTP password into
 // the hash stored in a tenant file; `queue` (queue_command.cpp) shows and steers
-// stamp-mta's queue.
+// stamp-mta's queue; `domain` (domain_command.cpp) sets up, rotates and verifies
+// tenants' sending domains; `suppression` (suppression_command.cpp) edits the tenants'
+// suppression lists.
 #include <termios.h>
 #include <unistd.h>
 
@@ -11,7 +13,9 @@
 #include <vector>
 
 #include "common/auth/password_hash.h"
+#include "ctl/domain_command.h"
 #include "ctl/queue_command.h"
+#include "ctl/suppression_command.h"
 
 namespace {
 
@@ -23,7 +27,12 @@ void usage(FILE* out) {
                "                     standard input with --stdin) and print its scrypt hash for\n"
                "                     the password_hash key of a tenant's smtp_users\n"
                "  queue ...          list, show, flush, hold, release or delete queued mail\n"
-               "                     (stampctl queue --help)\n");
+               "                     (stampctl queue --help)\n"
+               "  domain ...         add a tenant's sending domain (DKIM key, DNS records to\n"
+               "                     publish), rotate its key, verify its DNS records\n"
+               "                     (stampctl domain --help)\n"
+               "  suppression ...    list, add or remove a tenant's suppressed recipients\n"
+               "                     (stampctl suppression --help)\n");
 }
 
 // Reads one line from the terminal without echoing it.
@@ -91,7 +100,11 @@ int main(int argc, char** argv) {
   }
   std::string_view command = argv[1];
   if (command == "passwd") return cmd_passwd(argc, argv);
+  if (command == "domain")
+    return ctl::run_domain_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "queue") return ctl::run_queue_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (command == "suppression")
+    return ctl::run_suppression_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "--help" || command == "-h" || command == "help") {
     usage(stdout);
     return 0;

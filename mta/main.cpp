@@ -10,6 +10,10 @@
 #include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
 #include "common/smtp/smtp_server.h"
+#include "common/store/domain_status_store.h"
+#include "common/store/suppression_store.h"
+#include "common/verp/verp_codec.h"
+#include "common/verp/verp_key_file.h"
 #include "common/tls/tls_context.h"
 #include "mta/control_server.h"
 #include "mta/credential_checker.h"
@@ -17,6 +21,7 @@
 #include "mta/delivery/sandbox_delivery.h"
 #include "mta/mta_config_loader.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/signing/dkim_signer.h"
 #include "mta/state/message_log.h"
 #include "mta/submission_handler.h"
 
@@ -98,6 +103,34 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     common::log::error("startup_failed").kv("error", spool.error().message);
     return 1;
   }
+  // The suppression list for the RCPT check, in the state database, in both delivery modes.
+  auto suppressions = common::store::SuppressionStore::open(config.state.database);
+  if (!suppressions) {
+    common::log::error("startup_failed").kv("error", suppressions.error().message);
+    return 1;
+  }
+  // Tenants' identity: the VERP key, the DKIM signer, verified domains.
+  auto verp_file = config.operator_config.verp_key_file.empty() ? config.queue.directory / "verp.key"
+                                                                 : config.operator_config.verp_key_file;
+  auto verp_secret = common::verp::load_or_create_secret(verp_file);
+  auto verp = verp_secret ? common::verp::VerpCodec::create(*verp_secret) : std::unexpected(verp_secret.error());
+  auto signer = mta::DkimSigner::create();
+  auto domain_status = common::store::DomainStatusStore::open(config.state.database);
+  for (const common::Error* e : {verp ? nullptr : &verp.error(), signer ? nullptr : &signer.error(),
+                                 domain_status ? nullptr : &domain_status.error()}) {
+    if (e) {
+      common::log::error("startup_failed").kv("error", e->message);
+      return 1;
+    }
+  }
+  if (config.operator_config.domain.empty()) {
+    common::log::warning("sender_policy_off")
+        .kv("reason", "no operator.domain configured: From is not checked, mail is not DKIM-signed");
+  }
+  mta::DomainVerified domain_verified = [store = domain_status->get()](const std::string& domain) {
+    auto status = store->get(domain);
+    return status && *status && (*status)->verified;
+  };
   // Outbound: the sandbox (dev) or the real scheduler with its resolver, TLS
   // contexts and message log.
   std::unique_ptr<common::dns::UnboundResolver> resolver;
@@ -105,7 +138,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   common::tls::OwnedSslCtx client_tls, client_tls_verified;
   std::unique_ptr<mta::DeliveryAgent> delivery;
   if (config.delivery.mode == mta::DeliveryMode::Sandbox) {
-    delivery = std::make_unique<mta::SandboxDelivery>(**loop, **spool, config.delivery.sandbox_directory);
+    delivery = std::make_unique<mta::SandboxDelivery>(**loop, **spool, config.delivery.sandbox_directory, &*verp);
   } else {
     std::string forwarder;
     if (config.dns.resolver) forwarder = config.dns.resolver->host + "@" + std::to_string(config.dns.resolver->port);
@@ -126,7 +159,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     client_tls_verified = std::move(*verified_ctx);
     delivery = std::make_unique<mta::DeliveryScheduler>(
         **loop, **spool, *resolver, message_log.get(), config,
-        mta::DeliveryScheduler::TlsContexts{client_tls.get(), client_tls_verified.get()});
+        mta::DeliveryScheduler::TlsContexts{client_tls.get(), client_tls_verified.get()}, &*verp);
   }
   auto control = mta::ControlServer::open(**loop, config.queue.directory / "control.sock", *delivery);
   if (!control) {
@@ -136,7 +169,9 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   mta::CredentialChecker credentials(**loop, kAuthThreads);
   credentials.load_users(config.tenants);
   mta::SubmissionHandler handler(config.hostname, **spool, credentials,
-                                 [&delivery](const std::string& id) { delivery->enqueue(id); });
+                                 [&delivery](const std::string& id) { delivery->enqueue(id); },
+                                 suppressions->get());
+  handler.configure(std::make_shared<const mta::MtaConfig>(config), signer->get(), domain_verified);
   common::smtp::SmtpServer server(**loop, config.hostname, config.limits, tls.get(), handler);
   for (const auto& listener : config.listeners) {
     if (auto st = server.listen(listener); !st) {
@@ -180,6 +215,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     }
     credentials.load_users(load.config->tenants);
     delivery->reload(*load.config);
+    handler.configure(std::make_shared<const mta::MtaConfig>(*load.config), signer->get(), domain_verified);
     common::log::info("reloaded").kv("tenants", load.config->tenants.size());
   });
 

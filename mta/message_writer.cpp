@@ -1,8 +1,6 @@
 // MessageWriter: streams a submission into the spool. See message_writer.h.
 #include "mta/message_writer.h"
 
-#include <openssl/rand.h>
-
 #include <cctype>
 #include <cstdio>
 
@@ -11,14 +9,6 @@
 
 namespace mta {
 namespace {
-
-bool field_name_is(std::string_view line, std::string_view name) {
-  if (line.size() <= name.size() || line[name.size()] != ':') return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
-  }
-  return true;
-}
 
 // RFC 5322 2.2: field-name is printable ASCII except ':', then ':'.
 bool is_header_field(std::string_view line) {
@@ -41,15 +31,6 @@ std::string header_safe(std::string_view text) {
   return out.empty() ? "unknown" : out;
 }
 
-std::string new_message_id(const std::string& queue_id, const std::string& hostname) {
-  unsigned char random[6];
-  RAND_bytes(random, sizeof random);
-  char hex[13];
-  std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x%02x%02x", random[0], random[1], random[2], random[3],
-                random[4], random[5]);
-  return "<" + queue_id + "." + hex + "@" + hostname + ">";
-}
-
 }  // namespace
 
 std::string make_received_header(const common::smtp::SessionContext& ctx, const std::string& hostname,
@@ -70,15 +51,53 @@ std::string make_received_header(const common::smtp::SessionContext& ctx, const 
   return out;
 }
 
-MessageWriter::MessageWriter(std::unique_ptr<SpoolWriter> spool, std::string hostname,
-                             std::string received_header, std::function<void(const std::string&)> on_queued)
-    : spool_(std::move(spool)), hostname_(std::move(hostname)), on_queued_(std::move(on_queued)) {
-  spool_->write(received_header);
+MessageWriter::MessageWriter(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context,
+                             std::string received_header, const DkimSigner* signer, KeyLoader load_key,
+                             std::function<void(const std::string&, const LateFields&)> on_queued)
+    : spool_(std::move(spool)),
+      header_context_(std::move(header_context)),
+      received_(std::move(received_header)),
+      signer_(signer),
+      load_key_(std::move(load_key)),
+      on_queued_(std::move(on_queued)) {
+  spool_->write(received_);
+}
+
+void MessageWriter::emit(std::string_view bytes) {
+  spool_->write(bytes);
+  if (signing_) {
+    if (auto st = signing_->chunk(bytes); !st) {
+      common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("error", st.error().message);
+      refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
+      signing_.reset();
+    }
+  }
+}
+
+void MessageWriter::start_signing(const SenderDecision& sender) {
+  if (!signer_ || sender.signing_key.key_file.empty()) return;
+  auto pem = load_key_(sender.signing_key.key_file);
+  std::unique_ptr<DkimSigning> signing;
+  if (pem) {
+    auto begun = signer_->begin(DkimKey{sender.signing_domain, sender.signing_key.selector, *pem});
+    if (begun) signing = std::move(*begun);
+    else pem = std::unexpected(begun.error());
+  }
+  if (!signing) {
+    // Unsigned aligned mail would fail DMARC at the receiver: better to wait.
+    common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("domain", sender.signing_domain)
+        .kv("error", pem ? std::string("cannot start") : pem.error().message);
+    refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
+    return;
+  }
+  signing_ = std::move(signing);
+  if (auto st = signing_->chunk(received_); !st) signing_.reset();
 }
 
 void MessageWriter::write(std::string_view bytes) {
+  if (refusal_) return;  // the answer is already known: nothing more to keep
   if (!in_headers_) {
-    spool_->write(bytes);
+    emit(bytes);
     return;
   }
   headers_.append(bytes);
@@ -102,10 +121,6 @@ void MessageWriter::scan_headers(bool at_end) {
       end_headers(scan_pos_, false);  // the body starts without a blank line
       return;
     }
-    if (!continuation) {
-      have_message_id_ |= field_name_is(line, "message-id");
-      have_date_ |= field_name_is(line, "date");
-    }
     scan_pos_ = eol + 2;
     first_line = false;
   }
@@ -118,26 +133,47 @@ void MessageWriter::scan_headers(bool at_end) {
 
 void MessageWriter::end_headers(std::size_t at, bool blank_line_follows) {
   in_headers_ = false;
-  std::string added;
-  if (!have_message_id_) added += "Message-ID: " + new_message_id(spool_->id(), hostname_) + "\r\n";
-  if (!have_date_) added += "Date: " + common::rfc5322_date(std::time(nullptr)) + "\r\n";
-  if (!blank_line_follows) added += "\r\n";
-  spool_->write(std::string_view(headers_).substr(0, at));
-  spool_->write(added);
-  spool_->write(std::string_view(headers_).substr(at));
+  header_context_.queue_id = spool_->id();
+  auto rewritten = rewrite_headers(std::string_view(headers_).substr(0, at), header_context_);
+  if (!rewritten) {
+    refusal_ = rewritten.error();
+    common::log::info("smtp.sender_refused").kv("queue_id", spool_->id()).kv("reply", refusal_->first_line());
+  } else {
+    late_ = std::move(rewritten->late);
+    if (rewritten->sender) start_signing(*rewritten->sender);
+    if (!refusal_) {
+      emit(rewritten->text);
+      if (!blank_line_follows) emit("\r\n");
+      emit(std::string_view(headers_).substr(at));
+    }
+  }
   headers_.clear();
   headers_.shrink_to_fit();
 }
 
 void MessageWriter::finish(std::function<void(common::smtp::Reply)> done) {
   if (in_headers_) scan_headers(true);
+  if (!refusal_ && signing_) {
+    auto signature = signing_->finish();
+    signing_.reset();
+    if (signature) {
+      late_.prepend = std::move(*signature);
+    } else {
+      common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("error", signature.error().message);
+      refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
+    }
+  }
+  if (refusal_) {
+    done(*refusal_);  // the spool file is dropped with this writer
+    return;
+  }
   std::string id = spool_->id();
-  spool_->commit(late_, [id, on_queued = on_queued_, done = std::move(done)](common::Status status) {
+  spool_->commit(late_, [id, late = late_, on_queued = on_queued_, done = std::move(done)](common::Status status) {
     if (!status) {
       done(common::smtp::Reply::make(451, "4.3.0", "Temporary failure writing the queue, try again later"));
       return;
     }
-    on_queued(id);
+    on_queued(id, late);
     done(common::smtp::Reply::make(250, "2.0.0", "Ok: queued as " + id));
   });
 }

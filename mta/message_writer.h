@@ -1,9 +1,14 @@
 // MessageWriter: the MessageSink of stamp-mta. It streams an incoming message
-// into the spool, adding what RFC 5321/5322 expect of a submission server:
-//  - a Received header first (RFC 5321 4.4), naming the protocol per RFC 3848;
-//  - Message-ID and Date at the end of the header section when the client left
-//    them out (RFC 6409 8.2, 8.3), and a blank line before a body that lacks one.
-// It does not judge the content (sender policy and DKIM come with tenants).
+// into the spool, and on the way:
+//  - puts a Received header first (RFC 5321 4.4), naming the protocol per RFC 3848;
+//  - holds the header section back until it is complete, then has it rewritten
+//    once (HeaderRewriter: sender mode, X-Stamp-* instructions, unsubscribe
+//    headers, Message-ID and Date), adding a blank line before a body that
+//    lacks one;
+//  - feeds everything spooled to the DKIM signer, and keeps the signature for
+//    the queue file's late block, so the message is signed once, not per
+//    recipient;
+//  - refuses, at the end of DATA, what the sender policy does not allow.
 #pragma once
 
 #include <functional>
@@ -11,15 +16,20 @@
 #include <string>
 
 #include "common/smtp/session_handler.h"
+#include "mta/header_rewriter.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/signing/dkim_signer.h"
 
 namespace mta {
 
 class MessageWriter final : public common::smtp::MessageSink {
  public:
   // `on_queued` runs on the loop after the message is durable, before the 250.
-  MessageWriter(std::unique_ptr<SpoolWriter> spool, std::string hostname, std::string received_header,
-                std::function<void(const std::string& queue_id)> on_queued);
+  using KeyLoader = std::function<common::Result<std::string>(const std::filesystem::path& key_file)>;
+
+  MessageWriter(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context, std::string received_header,
+                const DkimSigner* signer, KeyLoader load_key,
+                std::function<void(const std::string& queue_id, const LateFields& late)> on_queued);
 
   void write(std::string_view bytes) override;
   void finish(std::function<void(common::smtp::Reply)> done) override;
@@ -31,16 +41,21 @@ class MessageWriter final : public common::smtp::MessageSink {
  private:
   void scan_headers(bool at_end);
   void end_headers(std::size_t at, bool blank_line_follows);
+  void emit(std::string_view bytes);  // to the spool and the signer
+  void start_signing(const SenderDecision& sender);
 
   std::unique_ptr<SpoolWriter> spool_;
-  std::string hostname_;
-  std::function<void(const std::string&)> on_queued_;
+  HeaderContext header_context_;
+  std::string received_;
+  const DkimSigner* signer_;
+  KeyLoader load_key_;
+  std::function<void(const std::string&, const LateFields&)> on_queued_;
   bool in_headers_ = true;
   std::string headers_;        // the header section while it is being scanned
   std::size_t scan_pos_ = 0;   // start of the first line not yet classified
-  bool have_message_id_ = false;
-  bool have_date_ = false;
   LateFields late_;
+  std::unique_ptr<DkimSigning> signing_;
+  std::optional<common::smtp::Reply> refusal_;  // the sender policy said no
 };
 
 // The Received header stamp-mta puts on a submission (RFC 5321 4.4, RFC 3848).

@@ -2,6 +2,8 @@
 #include "mta/submission_handler.h"
 
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 #include "common/base/log.h"
 #include "mta/message_writer.h"
@@ -11,9 +13,38 @@ namespace mta {
 
 using common::smtp::Reply;
 
+namespace {
+
+// The reply to a suppressed recipient. 5.1.1 for a hard bounce: the address
+// was found not to exist (RFC 3463 3.2); 5.7.1 for the others: delivery is
+// refused by policy (RFC 3463 3.8).
+Reply suppressed_reply(common::store::SuppressionReason reason) {
+  using common::store::SuppressionReason;
+  switch (reason) {
+    case SuppressionReason::HardBounce:
+      return Reply::make(550, "5.1.1",
+                         "Recipient suppressed: hard bounce (HardBounce); an earlier message to this "
+                         "address bounced permanently");
+    case SuppressionReason::SpamComplaint:
+      return Reply::make(550, "5.7.1",
+                         "Recipient suppressed: spam complaint (SpamComplaint); the recipient "
+                         "reported an earlier message as spam");
+    case SuppressionReason::ManualSuppression:
+      break;
+  }
+  return Reply::make(550, "5.7.1", "Recipient suppressed (ManualSuppression)");
+}
+
+}  // namespace
+
 SubmissionHandler::SubmissionHandler(std::string hostname, FsSpool& spool, CredentialChecker& credentials,
-                                     std::function<void(const std::string&)> on_queued)
-    : hostname_(std::move(hostname)), spool_(spool), credentials_(credentials), on_queued_(std::move(on_queued)) {}
+                                     std::function<void(const std::string&)> on_queued,
+                                     const common::store::SuppressionStore* suppressions)
+    : hostname_(std::move(hostname)),
+      spool_(spool),
+      credentials_(credentials),
+      on_queued_(std::move(on_queued)),
+      suppressions_(suppressions) {}
 
 void SubmissionHandler::authenticate(const common::smtp::SessionContext&, std::string_view user,
                                      std::string_view password,
@@ -31,6 +62,23 @@ Reply SubmissionHandler::on_rcpt_to(const common::smtp::SessionContext& ctx, con
     common::log::info("smtp.relay_denied").kv("session", ctx.session_id).kv("client", ctx.client_address)
         .kv("from", env.mail_from.sender.to_string()).kv("rcpt", rcpt.address.to_string());
     return Reply::make(530, "5.7.0", "Authentication required");
+  }
+  if (suppressions_) {
+    // A primary-key read on the loop thread: microseconds; WAL readers do not
+    // wait for stamp-bounced or stampctl writing.
+    const std::string address = rcpt.address.to_string();
+    auto found = suppressions_->find(*ctx.identity, kDefaultStream, address);
+    if (!found) {
+      common::log::error("smtp.suppression_lookup_failed").kv("session", ctx.session_id)
+          .kv("tenant", *ctx.identity).kv("rcpt", address).kv("error", found.error().message);
+    } else if (*found) {
+      Reply reply = suppressed_reply((*found)->reason);
+      common::log::info("smtp.rcpt_suppressed").kv("session", ctx.session_id).kv("tenant", *ctx.identity)
+          .kv("from", env.mail_from.sender.to_string()).kv("rcpt", address).kv("stream", kDefaultStream)
+          .kv("reason", common::store::reason_name((*found)->reason)).kv("origin", (*found)->origin)
+          .kv("created_at", static_cast<long long>((*found)->created_at));
+      return reply;
+    }
   }
   return Reply::make(250, "2.1.5", "Ok");
 }
@@ -50,16 +98,46 @@ std::expected<std::unique_ptr<common::smtp::MessageSink>, Reply> SubmissionHandl
     return std::unexpected(Reply::make(451, "4.3.0", "Temporary failure writing the queue, try again later"));
   }
   std::string received = make_received_header(ctx, hostname_, meta.id, env, meta.arrival);
+  HeaderContext header_context;
+  header_context.hostname = hostname_;
+  header_context.verified = verified_;
+  if (config_ && !config_->operator_config.domain.empty() && ctx.identity) {
+    // The sender policy applies once the operator's identity is configured.
+    header_context.op = &config_->operator_config;
+    for (const auto& t : config_->tenants) {
+      if (t.name == *ctx.identity) header_context.tenant = &t;
+    }
+  }
   std::string session = ctx.session_id;
   std::string tenant = meta.tenant;
   std::string from = env.mail_from.sender.to_string();
   std::size_t recipients = env.recipients.size();
-  auto on_queued = [this, session, tenant, from, recipients](const std::string& queue_id) {
+  auto on_queued = [this, session, tenant, from, recipients](const std::string& queue_id, const LateFields& late) {
     common::log::info("queue.accepted").kv("queue_id", queue_id).kv("session", session).kv("tenant", tenant)
-        .kv("from", from).kv("recipients", recipients);
+        .kv("from", from).kv("recipients", recipients).kv("sender_mode", late.sender_mode)
+        .kv("stream", late.stream).kv("tag", late.tag).kv("signed", !late.prepend.empty());
     on_queued_(queue_id);
   };
-  return std::make_unique<MessageWriter>(std::move(*writer), hostname_, std::move(received), std::move(on_queued));
+  return std::make_unique<MessageWriter>(std::move(*writer), std::move(header_context), std::move(received), signer_,
+                                         [this](const std::filesystem::path& file) { return load_key(file); },
+                                         std::move(on_queued));
+}
+
+void SubmissionHandler::configure(std::shared_ptr<const MtaConfig> config, const DkimSigner* signer,
+                                  DomainVerified verified) {
+  config_ = std::move(config);
+  signer_ = signer;
+  verified_ = std::move(verified);
+  keys_.clear();  // a rotated key is read again
+}
+
+common::Result<std::string> SubmissionHandler::load_key(const std::filesystem::path& file) {
+  if (auto it = keys_.find(file.string()); it != keys_.end()) return it->second;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return common::fail("cannot read DKIM key " + file.string());
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  keys_[file.string()] = pem;
+  return pem;
 }
 
 }  // namespace mta

@@ -2,23 +2,41 @@
 //  - AUTH: tenants' SMTP users (CredentialChecker);
 //  - relay: only an identified tenant (AUTH or a trusted network) may name
 //    recipients; everyone else gets 530 5.7.0 at RCPT (RFC 4954 section 6);
+//  - suppression: a recipient on the tenant's suppression list (stream
+//    "outbound") gets 550 at RCPT naming the reason; a failed lookup is logged
+//    and the recipient accepted, so a database problem never loses mail;
 //  - DATA: a spool file and a MessageWriter; the queued message goes to
 //    `on_queued` (delivery) once it is durable.
 #pragma once
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 
 #include "common/smtp/session_handler.h"
+#include "common/store/suppression_store.h"
 #include "mta/credential_checker.h"
+#include "mta/message_writer.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/sender_policy.h"
+#include "mta/signing/dkim_signer.h"
 
 namespace mta {
 
 class SubmissionHandler final : public common::smtp::SessionHandler {
  public:
+  // `suppressions` may be null (no RCPT check); it must outlive the handler.
   SubmissionHandler(std::string hostname, FsSpool& spool, CredentialChecker& credentials,
-                    std::function<void(const std::string& queue_id)> on_queued);
+                    std::function<void(const std::string& queue_id)> on_queued,
+                    const common::store::SuppressionStore* suppressions = nullptr);
+
+  // Tenants and the operator for the sender policy (at start and on SIGHUP),
+  // the DKIM signer (may be null) and whether a tenant domain is verified.
+  void configure(std::shared_ptr<const MtaConfig> config, const DkimSigner* signer, DomainVerified verified);
+
+  // The stream whose suppressions apply to submitted mail (Postmark's default
+  // transactional stream); other streams are not selectable over SMTP yet.
+  static constexpr const char* kDefaultStream = "outbound";
 
   void authenticate(const common::smtp::SessionContext& ctx, std::string_view user, std::string_view password,
                     std::function<void(std::optional<std::string>)> done) override;
@@ -34,6 +52,13 @@ class SubmissionHandler final : public common::smtp::SessionHandler {
   FsSpool& spool_;
   CredentialChecker& credentials_;
   std::function<void(const std::string&)> on_queued_;
+  const common::store::SuppressionStore* suppressions_;
+  std::shared_ptr<const MtaConfig> config_;
+  const DkimSigner* signer_ = nullptr;
+  DomainVerified verified_;
+  std::unordered_map<std::string, std::string> keys_;  // key file -> PEM, loop thread only
+
+  common::Result<std::string> load_key(const std::filesystem::path& file);
 };
 
 }  // namespace mta

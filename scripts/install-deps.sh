@@ -8,6 +8,7 @@ packages=(
   libevent-dev libssl-dev libyaml-cpp-dev    # stamp's libraries
   libsqlite3-dev                             # the message log (state database)
   libunbound-dev                             # DNS (MX lookups) inside the event loop
+  libspf2-dev                                # stampctl domain verify: SPF evaluation
   libgmime-3.0-dev                           # MIME and address headers
   libopendkim-dev                            # DKIM signing
   libboost-test-dev                          # unit tests

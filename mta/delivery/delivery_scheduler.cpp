@@ -73,8 +73,10 @@ std::string host_of(const std::string& remote) { return remote.substr(0, remote.
 }  // namespace
 
 DeliveryScheduler::DeliveryScheduler(common::event::EventLoop& loop, FsSpool& spool, common::dns::Resolver& resolver,
-                                     MessageLog* log, const MtaConfig& config, TlsContexts tls)
+                                     MessageLog* log, const MtaConfig& config, TlsContexts tls,
+                                     const common::verp::VerpCodec* verp)
     : loop_(loop),
+      verp_(verp),
       spool_(spool),
       log_(log),
       delivery_(config.delivery),
@@ -174,6 +176,11 @@ void DeliveryScheduler::enqueue(const std::string& queue_id) {
   }
 }
 
+bool DeliveryScheduler::uses_verp(const Message& message) const {
+  return verp_ != nullptr && !message.meta.late.return_path_domain.empty() &&
+         !message.meta.envelope.mail_from.sender.is_null();
+}
+
 bool DeliveryScheduler::load_body(Message& message) {
   auto contents = spool_.read(message.meta.id);
   if (!contents) return false;
@@ -198,10 +205,12 @@ void DeliveryScheduler::dispatch(const std::shared_ptr<Message>& message) {
     auto status = message->state.recipients[i].status;
     if (status != RecipientStatus::Pending && status != RecipientStatus::Deferred) continue;
     // One transaction per destination: with a relay host, every domain's
-    // recipients travel together.
+    // recipients travel together. With a VERP envelope sender each recipient
+    // has its own MAIL FROM, so its own transaction.
     std::string domain = lower(recipients[i].address.domain);
+    const std::size_t per_transaction = uses_verp(*message) ? 1 : kMaxRecipientsPerTransaction;
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
-      return destination_key(g.first) == destination_key(domain) && g.second.size() < kMaxRecipientsPerTransaction;
+      return destination_key(g.first) == destination_key(domain) && g.second.size() < per_transaction;
     });
     if (group == groups.end()) {
       groups.push_back({domain, {}});
@@ -357,6 +366,13 @@ void DeliveryScheduler::on_client_ready(Destination& destination, Client& client
   if (destination.limits.max_messages_per_minute) destination.sent.push_back(std::chrono::steady_clock::now());
   Transaction tx;
   tx.mail_from = job.message->meta.envelope.mail_from;
+  if (uses_verp(*job.message)) {
+    // MAIL FROM:<TOKEN@RETURN-PATH-DOMAIN>: the bounce will name this message
+    // and recipient, and stamp-bounced can check it came from us.
+    tx.mail_from.sender.local_part =
+        verp_->encode({job.message->meta.id, static_cast<std::uint32_t>(job.recipients.front())});
+    tx.mail_from.sender.domain = job.message->meta.late.return_path_domain;
+  }
   for (std::size_t index : job.recipients) tx.recipients.push_back(job.message->meta.envelope.recipients[index]);
   tx.wire = job.message->wire;
   tx.size = job.message->size;

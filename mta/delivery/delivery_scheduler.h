@@ -28,6 +28,7 @@
 
 #include "common/dns/resolver.h"
 #include "common/event/event_loop.h"
+#include "common/verp/verp_codec.h"
 #include "mta/delivery/delivery_agent.h"
 #include "mta/delivery/route_resolver.h"
 #include "mta/delivery/smtp_client.h"
@@ -46,8 +47,10 @@ class DeliveryScheduler final : public DeliveryAgent {
     SSL_CTX* verified = nullptr;       // verifies against the configured CAs
   };
 
+  // `verp` (may be null) rewrites the envelope sender of messages whose
+  // submission chose a Return-Path domain.
   DeliveryScheduler(common::event::EventLoop& loop, FsSpool& spool, common::dns::Resolver& resolver,
-                    MessageLog* log, const MtaConfig& config, TlsContexts tls);
+                    MessageLog* log, const MtaConfig& config, TlsContexts tls, const common::verp::VerpCodec* verp);
   ~DeliveryScheduler() override;
 
   void enqueue(const std::string& queue_id) override;
@@ -89,8 +92,10 @@ class DeliveryScheduler final : public DeliveryAgent {
   void release_idle_connection(const Destination& for_destination);
   std::string destination_key(const std::string& domain) const;
   bool load_body(Message& message);
+  bool uses_verp(const Message& message) const;
 
   common::event::EventLoop& loop_;
+  const common::verp::VerpCodec* verp_;
   FsSpool& spool_;
   MessageLog* log_;
   DeliveryConfig delivery_;

@@ -27,13 +27,23 @@ common::Status write_durably(int dir_fd, const std::string& name, std::string_vi
   return {};
 }
 
-std::string envelope_json(const QueuedMessage& meta, std::size_t index) {
+std::string envelope_json(const QueuedMessage& meta, std::size_t index, const common::verp::VerpCodec* verp) {
   const auto& rcpt = meta.envelope.recipients[index];
   const auto& mail = meta.envelope.mail_from;
+  // The envelope sender as the outbound engine would send it (VERP when the
+  // submission chose a Return-Path domain).
+  std::string mail_from = mail.sender.to_string();
+  if (verp && !meta.late.return_path_domain.empty() && !mail.sender.is_null()) {
+    mail_from = verp->encode({meta.id, static_cast<std::uint32_t>(index)}) + "@" + meta.late.return_path_domain;
+  }
   std::string out = "{";
   out += "\"queue_id\": " + common::json_quote(meta.id);
   out += ", \"tenant\": " + common::json_quote(meta.tenant);
-  out += ", \"mail_from\": " + common::json_quote(mail.sender.to_string());
+  out += ", \"mail_from\": " + common::json_quote(mail_from);
+  out += ", \"original_mail_from\": " + common::json_quote(mail.sender.to_string());
+  out += ", \"sender_mode\": " + common::json_quote(meta.late.sender_mode);
+  out += ", \"stream\": " + common::json_quote(meta.late.stream);
+  out += ", \"tag\": " + common::json_quote(meta.late.tag);
   out += ", \"rcpt_to\": " + common::json_quote(rcpt.address.to_string());
   out += ", \"notify\": " + common::json_quote(rcpt.notify.given ? rcpt.notify.to_string() : "");
   out += ", \"orcpt\": " + common::json_quote(rcpt.orcpt.empty() ? "" : rcpt.orcpt_type + ";" + rcpt.orcpt);
@@ -48,8 +58,9 @@ std::string envelope_json(const QueuedMessage& meta, std::size_t index) {
 
 }  // namespace
 
-SandboxDelivery::SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory)
-    : loop_(loop), spool_(spool), directory_(std::move(directory)), alive_(std::make_shared<bool>(true)),
+SandboxDelivery::SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory,
+                                 const common::verp::VerpCodec* verp)
+    : loop_(loop), spool_(spool), directory_(std::move(directory)), verp_(verp), alive_(std::make_shared<bool>(true)),
       pool_(std::make_unique<common::WorkerPool>("stamp-sandbox", 1)) {}
 
 SandboxDelivery::~SandboxDelivery() {
@@ -96,7 +107,7 @@ common::Status SandboxDelivery::deliver(const std::string& queue_id) {
   const auto& recipients = parsed->meta.envelope.recipients;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     std::string base = queue_id + "-" + std::to_string(i);
-    if (auto st = write_durably(dir_fd.get(), base + ".json", envelope_json(parsed->meta, i)); !st) return st;
+    if (auto st = write_durably(dir_fd.get(), base + ".json", envelope_json(parsed->meta, i, verp_)); !st) return st;
     if (auto st = write_durably(dir_fd.get(), base + ".eml", parsed->wire_message()); !st) return st;
   }
   // The files must be durable before the queue forgets the message.

@@ -13,6 +13,7 @@
 
 #include "common/base/worker_pool.h"
 #include "common/event/event_loop.h"
+#include "common/verp/verp_codec.h"
 #include "mta/delivery/delivery_agent.h"
 #include "mta/queue/fs_spool.h"
 
@@ -20,7 +21,8 @@ namespace mta {
 
 class SandboxDelivery final : public DeliveryAgent {
  public:
-  SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory);
+  SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory,
+                  const common::verp::VerpCodec* verp);
   ~SandboxDelivery() override;
 
   void enqueue(const std::string& queue_id) override;
@@ -35,6 +37,7 @@ class SandboxDelivery final : public DeliveryAgent {
   common::event::EventLoop& loop_;
   FsSpool& spool_;
   std::filesystem::path directory_;
+  const common::verp::VerpCodec* verp_;
   std::atomic<bool> stopping_{false};
   std::shared_ptr<bool> alive_;
   std::unique_ptr<common::WorkerPool> pool_;

@@ -37,8 +37,10 @@ struct Spool {
     auto writer = spool->create(meta);
     BOOST_REQUIRE(writer);
     std::string queued_id;
-    mta::MessageWriter sink(std::move(*writer), "mta.example", "Received: test\r\n",
-                            [&](const std::string& id) { queued_id = id; });
+    mta::HeaderContext ctx;
+    ctx.hostname = "mta.example";
+    mta::MessageWriter sink(std::move(*writer), ctx, "Received: test\r\n", nullptr, nullptr,
+                            [&](const std::string& id, const mta::LateFields&) { queued_id = id; });
     for (std::size_t i = 0; i < input.size(); i += chunk) sink.write(input.substr(i, chunk));
     common::smtp::Reply reply{0, "", {}};
     sink.finish([&](common::smtp::Reply r) {
