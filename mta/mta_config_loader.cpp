@@ -1,11 +1,15 @@
 // stamp-mta's config file and tenants.d/. See mta_config_loader.h.
 #include "mta/mta_config_loader.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -26,6 +30,7 @@ using common::config::Diagnostics;
 using common::config::Endpoint;
 using common::config::EnumName;
 using common::config::HostRule;
+using common::config::is_domain_name;
 using common::config::MapReader;
 using common::config::Need;
 using common::config::quote_text;
@@ -39,6 +44,12 @@ constexpr std::size_t kMaxTenantNameLength = 63;
 constexpr Range<std::uint64_t> kSyncWorkers{1, 64};
 constexpr Range<std::uint16_t> kRemotePorts{1, 65535};
 constexpr Range<std::size_t> kUsernameLength{1, 256};
+constexpr Range<std::size_t> kSelectorLength{1, 253};
+constexpr std::size_t kMaxStreamNameLength = 63;
+constexpr std::size_t kMaxLocalPartLength = 64;  // RFC 5321 4.5.3.1.1
+constexpr std::string_view kDefaultReturnPathLabel = "pm-bounces.";
+constexpr std::string_view kDefaultStream = "outbound";
+constexpr std::string_view kVerpKeyFile = "verp.key";
 constexpr Range<std::uint64_t> kMaxConnections{1, 100000};
 constexpr Range<std::uint64_t> kDestinationConnections{1, 1000};
 constexpr Range<std::uint64_t> kMessagesPerConnection{1, 100000};
@@ -58,6 +69,57 @@ bool is_tenant_name(std::string_view name) {
   return !name.empty() && name.size() <= kMaxTenantNameLength && lower_or_digit(name.front()) &&
          std::all_of(name.begin(), name.end(),
                      [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+}
+
+std::string lower_case(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// Stream names share the tenant-name rule: they go into logs and webhook bodies.
+bool is_stream_name(std::string_view name) { return is_tenant_name(name); }
+
+// RFC 6376 3.1: a selector is one or more dot-separated sub-domains (RFC 5321
+// Let-dig [Ldh-str]); it becomes part of SELECTOR._domainkey.DOMAIN.
+bool is_dkim_selector(std::string_view selector) {
+  if (selector.empty() || selector.size() > kSelectorLength.max) return false;
+  for (std::size_t start = 0; start <= selector.size();) {
+    std::size_t dot = std::min(selector.find('.', start), selector.size());
+    std::string_view label = selector.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
+        !std::all_of(label.begin(), label.end(), [](unsigned char c) {
+          return std::isalnum(c) || c == '-';
+        })) {
+      return false;
+    }
+    start = dot + 1;
+  }
+  return true;
+}
+
+// RFC 5322 3.2.3 atext: what a dot-atom local part is made of.
+bool is_atext(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) !=
+                                std::string_view::npos;
+}
+
+// "local@domain" with a dot-atom local part (no quoted strings) and a domain name.
+// The domain is lower-cased in place (RFC 4343); the local part is kept as written.
+std::optional<std::string> address_problem(std::string& address) {
+  std::size_t at = address.rfind('@');
+  bool ok = at != std::string::npos && at > 0 && at <= kMaxLocalPartLength &&
+            is_domain_name(std::string_view(address).substr(at + 1));
+  if (ok) {
+    std::string_view local = std::string_view(address).substr(0, at);
+    ok = local.front() != '.' && local.back() != '.' &&
+         local.find("..") == std::string_view::npos &&
+         std::all_of(local.begin(), local.end(),
+                     [](unsigned char c) { return c == '.' || is_atext(c); });
+  }
+  if (!ok) return "must be an address like jane@example.org, got " + quote_text(address);
+  address = address.substr(0, at + 1) + lower_case(address.substr(at + 1));
+  return std::nullopt;
 }
 
 // Every *.yaml in `directory`, sorted by name. A missing directory means no tenants.
@@ -104,7 +166,204 @@ void read_smtp_user(MapReader& item, const std::string& tenant, UsernameOwners& 
   if (ok) users.push_back(std::move(user));
 }
 
-TenantConfig read_tenant(const std::filesystem::path& file, UsernameOwners& owners,
+struct DomainOwner {
+  std::string tenant;
+  int line = 0;
+};
+
+// What the tenant files have claimed so far, and what they ask of the server file.
+struct TenantsSeen {
+  UsernameOwners usernames;
+  std::map<std::string, DomainOwner, std::less<>> domains;  // unique across all tenants
+  // Why operator.domain is required ("tenant \"acme\" lists verified_senders"), or "".
+  std::string operator_domain_reason;
+};
+
+// A `{selector, key_file}` block. An absent optional block gives nullopt quietly.
+std::optional<DkimKeyRef> read_dkim_ref(MapReader& parent, std::string_view key, Need need) {
+  bool present = parent.has(key);
+  MapReader block = parent.read_map(key, need);
+  if (!present) return std::nullopt;  // a required one was reported missing by read_map
+  DkimKeyRef ref;
+  bool ok = block.read_string("selector", ref.selector, Need::Required, kSelectorLength);
+  if (ok && !is_dkim_selector(ref.selector)) {
+    block.error("selector", "must be a DKIM selector like s1 or stamp20261101 (letters, digits "
+                            "and hyphens, dot-separated), got " +
+                                quote_text(ref.selector));
+    ok = false;
+  }
+  ok = block.read_path("key_file", ref.key_file, Need::Required) && ok;
+  block.finish();
+  if (!ok) return std::nullopt;
+  return ref;
+}
+
+void read_tenant_domain(MapReader& item, const std::string& tenant, TenantsSeen& seen,
+                        std::vector<TenantDomain>& domains) {
+  TenantDomain domain;
+  bool ok = item.read_domain("name", domain.name, Need::Required);
+  if (ok) {
+    // Domains are case-insensitive (RFC 4343); everything compares the lower-case form.
+    domain.name = lower_case(std::move(domain.name));
+    auto [owner, inserted] =
+        seen.domains.emplace(domain.name, DomainOwner{tenant, item.position("name").line});
+    if (!inserted) {
+      item.error("name", "duplicate domain " + quote_text(domain.name) +
+                             (owner->second.tenant == tenant
+                                  ? " (first at line " + std::to_string(owner->second.line) + ")"
+                                  : " (first in tenant " + quote_text(owner->second.tenant) + ")"));
+      ok = false;
+    }
+  }
+  if (item.read_domain("return_path", domain.return_path)) {
+    domain.return_path = lower_case(std::move(domain.return_path));
+    // The CNAME that makes SPF align lives under the tenant's domain (DMARC relaxed alignment).
+    if (ok && !domain.return_path.ends_with("." + domain.name)) {
+      item.error("return_path", "must be a subdomain of " + domain.name + ", like " +
+                                    std::string(kDefaultReturnPathLabel) + domain.name + ", got " +
+                                    quote_text(domain.return_path));
+      ok = false;
+    }
+  } else if (item.has("return_path")) {
+    ok = false;
+  } else if (ok) {
+    domain.return_path = std::string(kDefaultReturnPathLabel) + domain.name;
+    if (!is_domain_name(domain.return_path)) {
+      item.error("name", "too long for the default return_path " +
+                             quote_text(domain.return_path) + ": set return_path");
+      ok = false;
+    }
+  }
+  auto dkim = read_dkim_ref(item, "dkim", Need::Required);
+  domain.previous_dkim = read_dkim_ref(item, "previous_dkim", Need::Optional);
+  if (dkim && domain.previous_dkim && dkim->selector == domain.previous_dkim->selector) {
+    item.error("previous_dkim", "selector must differ from dkim.selector (" +
+                                    quote_text(dkim->selector) + ")");
+    ok = false;
+  }
+  item.finish();
+  if (ok && dkim && (domain.previous_dkim || !item.has("previous_dkim"))) {
+    domain.dkim = std::move(*dkim);
+    domains.push_back(std::move(domain));
+  }
+}
+
+void read_streams(MapReader& root, std::vector<MessageStream>& streams) {
+  std::map<std::string, int, std::less<>> lines;
+  for (MapReader& item : root.read_map_list("streams")) {
+    MessageStream stream;
+    bool ok = item.read_string("name", stream.name, Need::Required, {1, kMaxStreamNameLength});
+    if (ok && !is_stream_name(stream.name)) {
+      item.error("name", "must match [a-z0-9][a-z0-9_-]{0,62}, got " + quote_text(stream.name));
+      ok = false;
+    }
+    if (ok) {
+      auto [first, inserted] = lines.emplace(stream.name, item.position("name").line);
+      if (!inserted) {
+        item.error("name", "duplicate stream " + quote_text(stream.name) + " (first at line " +
+                               std::to_string(first->second) + ")");
+        ok = false;
+      }
+    }
+    ok = (item.read_enum("type", stream.type,
+                         {{"transactional", StreamType::Transactional},
+                          {"broadcast", StreamType::Broadcast}}) ||
+          !item.has("type")) &&
+         ok;
+    if (item.read_string("unsubscribe_mailto", stream.unsubscribe_mailto)) {
+      if (auto problem = address_problem(stream.unsubscribe_mailto)) {
+        item.error("unsubscribe_mailto", *problem);
+        ok = false;
+      }
+    } else if (item.has("unsubscribe_mailto")) {
+      ok = false;
+    }
+    if (item.read_string("unsubscribe_url", stream.unsubscribe_url)) {
+      // RFC 8058 one-click unsubscribe is a POST to an HTTPS URI.
+      if (!stream.unsubscribe_url.starts_with("https://") ||
+          stream.unsubscribe_url.size() == std::string_view("https://").size()) {
+        item.error("unsubscribe_url",
+                   "must be an https:// URL, got " + quote_text(stream.unsubscribe_url));
+        ok = false;
+      }
+    } else if (item.has("unsubscribe_url")) {
+      ok = false;
+    }
+    if (ok && stream.name == kDefaultStream && stream.type != StreamType::Transactional) {
+      item.error("type", "the " + quote_text(kDefaultStream) + " stream is transactional");
+      ok = false;
+    }
+    // Bulk mail without List-Unsubscribe (RFC 2369) is what receivers filter first.
+    if (ok && stream.type == StreamType::Broadcast && !item.has("unsubscribe_mailto") &&
+        !item.has("unsubscribe_url")) {
+      item.error("a broadcast stream needs unsubscribe_mailto or unsubscribe_url");
+      ok = false;
+    }
+    item.finish();
+    if (ok) streams.push_back(std::move(stream));
+  }
+  bool has_default = std::any_of(streams.begin(), streams.end(),
+                                 [](const MessageStream& s) { return s.name == kDefaultStream; });
+  if (!has_default && !lines.contains(kDefaultStream)) {
+    streams.insert(streams.begin(), MessageStream{.name = std::string(kDefaultStream),
+                                                  .type = StreamType::Transactional,
+                                                  .unsubscribe_mailto = {},
+                                                  .unsubscribe_url = {}});
+  }
+}
+
+void read_webhooks(MapReader& root, const std::vector<MessageStream>& streams,
+                   std::vector<WebhookEndpoint>& webhooks) {
+  for (MapReader& item : root.read_map_list("webhooks")) {
+    WebhookEndpoint hook;
+    bool ok = item.read_string("stream", hook.stream) || !item.has("stream");
+    if (!hook.stream.empty() &&
+        std::none_of(streams.begin(), streams.end(),
+                     [&](const MessageStream& s) { return s.name == hook.stream; })) {
+      std::string names;
+      for (const MessageStream& s : streams) names += (names.empty() ? "" : ", ") + s.name;
+      item.error("stream", "unknown stream " + quote_text(hook.stream) + " (streams: " + names + ")");
+      ok = false;
+    }
+    std::string_view event;
+    ok = item.read_enum<std::string_view>("event", event,
+                                          {{"Bounce", "Bounce"},
+                                           {"SpamComplaint", "SpamComplaint"},
+                                           {"Delivery", "Delivery"},
+                                           {"SubscriptionChange", "SubscriptionChange"}},
+                                          Need::Required) &&
+         ok;
+    hook.event = std::string(event);
+    if (item.read_string("url", hook.url, Need::Required)) {
+      if (!(hook.url.starts_with("https://") && hook.url.size() > 8) &&
+          !(hook.url.starts_with("http://") && hook.url.size() > 7)) {
+        item.error("url", "must be an http:// or https:// URL, got " + quote_text(hook.url));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    // The secret is an HMAC key; only its presence and form are checked here.
+    ok = item.read_string("secret", hook.secret, Need::Required) && ok;
+    item.finish();
+    if (ok) webhooks.push_back(std::move(hook));
+  }
+}
+
+// verified_senders: addresses, each once (the domain compared in lower case).
+void read_verified_senders(MapReader& root, std::vector<std::string>& senders) {
+  std::set<std::string, std::less<>> seen;
+  root.read_string_list("verified_senders", senders, Need::Optional,
+                        [&](std::string& address) -> std::optional<std::string> {
+                          if (auto problem = address_problem(address)) return problem;
+                          if (!seen.insert(address).second) {
+                            return "duplicate address " + quote_text(address);
+                          }
+                          return std::nullopt;
+                        });
+}
+
+TenantConfig read_tenant(const std::filesystem::path& file, TenantsSeen& seen,
                          Diagnostics& diagnostics) {
   TenantConfig tenant;
   std::string filename = file.filename().string();
@@ -119,9 +378,32 @@ TenantConfig read_tenant(const std::filesystem::path& file, UsernameOwners& owne
   if (!document) return tenant;
   MapReader root(*document, diagnostics);
   for (MapReader& item : root.read_map_list("smtp_users")) {
-    read_smtp_user(item, tenant.name, owners, tenant.smtp_users);
+    read_smtp_user(item, tenant.name, seen.usernames, tenant.smtp_users);
   }
+  for (MapReader& item : root.read_map_list("domains")) {
+    read_tenant_domain(item, tenant.name, seen, tenant.domains);
+  }
+  read_verified_senders(root, tenant.verified_senders);
+  bool display_name_set = root.read_bool("display_name_mode", tenant.display_name_mode);
+  bool fallback_ok = root.read_bool("fallback_to_display_name", tenant.fallback_to_display_name);
+  if (fallback_ok && tenant.fallback_to_display_name && !tenant.display_name_mode) {
+    root.error("fallback_to_display_name", "needs display_name_mode: true");
+  }
+  read_streams(root, tenant.streams);
+  read_webhooks(root, tenant.streams, tenant.webhooks);
   root.finish();
+
+  // display_name_mode defaults to true, but only a file that asks for the operator's
+  // identity (by listing verified_senders or writing display_name_mode: true) makes
+  // operator.domain required, so servers without an `operator` block keep working.
+  if (seen.operator_domain_reason.empty()) {
+    if (!tenant.verified_senders.empty()) {
+      seen.operator_domain_reason = "tenant " + quote_text(tenant.name) + " lists verified_senders";
+    } else if (display_name_set && tenant.display_name_mode) {
+      seen.operator_domain_reason =
+          "tenant " + quote_text(tenant.name) + " sets display_name_mode: true";
+    }
+  }
   return tenant;
 }
 
@@ -250,9 +532,61 @@ void read_delivery(MapReader& root, DeliveryConfig& delivery) {
   block.finish();
 }
 
+// sending_addresses: IP literals, stored in inet_ntop's form, each once.
+void read_sending_addresses(MapReader& block, std::vector<std::string>& addresses) {
+  std::set<std::string, std::less<>> seen;
+  block.read_string_list(
+      "sending_addresses", addresses, Need::Optional,
+      [&](std::string& text) -> std::optional<std::string> {
+        in6_addr v6{};
+        in_addr v4{};
+        char canonical[INET6_ADDRSTRLEN] = {};
+        bool ok = inet_pton(AF_INET, text.c_str(), &v4) == 1
+                      ? inet_ntop(AF_INET, &v4, canonical, sizeof canonical) != nullptr
+                      : inet_pton(AF_INET6, text.c_str(), &v6) == 1 &&
+                            inet_ntop(AF_INET6, &v6, canonical, sizeof canonical) != nullptr;
+        if (!ok) {
+          return "must be an IP address like 192.0.2.10 or 2001:db8::10, got " + quote_text(text);
+        }
+        text = canonical;
+        if (!seen.insert(text).second) return "duplicate address " + quote_text(text);
+        return std::nullopt;
+      });
+}
+
+void read_operator(MapReader& root, const std::string& domain_reason, OperatorConfig& op) {
+  MapReader block = root.read_map("operator");
+  if (block.read_domain("domain", op.domain)) {
+    op.domain = lower_case(std::move(op.domain));
+  } else if (!block.has("domain") && !domain_reason.empty()) {
+    block.error("missing required key \"domain\" (" + domain_reason + ")");
+  }
+  if (block.read_string("from_address", op.from_address)) {
+    if (auto problem = address_problem(op.from_address)) block.error("from_address", *problem);
+  }
+  if (block.read_domain("bounce_domain", op.bounce_domain)) {
+    op.bounce_domain = lower_case(std::move(op.bounce_domain));
+  }
+  block.read_string("name", op.name);
+  if (block.read_string("display_name_pattern", op.display_name_pattern) &&
+      op.display_name_pattern.find("{name}") == std::string::npos) {
+    block.error("display_name_pattern",
+                "must contain {name}, got " + quote_text(op.display_name_pattern));
+  }
+  op.dkim = read_dkim_ref(block, "dkim", Need::Optional);
+  if (block.has("dkim") && !block.has("domain")) {
+    block.error("dkim", "needs operator.domain (the d= of the signature)");
+  }
+  read_sending_addresses(block, op.sending_addresses);
+  block.read_bool("require_verified_domains", op.require_verified_domains);
+  block.read_path("verp_key_file", op.verp_key_file);
+  block.finish();
+  if (op.name.empty()) op.name = op.domain;
+}
+
 void read_server_file(const YamlDocument& document,
-                      const std::set<std::string, std::less<>>& tenants, MtaConfig& config,
-                      Diagnostics& diagnostics) {
+                      const std::set<std::string, std::less<>>& tenants,
+                      const TenantsSeen& seen, MtaConfig& config, Diagnostics& diagnostics) {
   MapReader root(document, diagnostics);
   root.read_domain("hostname", config.hostname, Need::Required);
 
@@ -307,12 +641,17 @@ void read_server_file(const YamlDocument& document,
   state.read_path("database", config.state.database);
   state.finish();
 
+  read_operator(root, seen.operator_domain_reason, config.operator_config);
+
   root.finish();
 
   // Defaults that depend on other keys.
   if (config.delivery.helo_name.empty()) config.delivery.helo_name = config.hostname;
   if (config.state.database.empty() && !config.queue.directory.empty()) {
     config.state.database = config.queue.directory / "state.db";
+  }
+  if (config.operator_config.verp_key_file.empty() && !config.queue.directory.empty()) {
+    config.operator_config.verp_key_file = config.queue.directory / kVerpKeyFile;
   }
 }
 
@@ -323,16 +662,17 @@ MtaConfigLoad load_mta_config(const std::filesystem::path& file) {
   MtaConfig config;
   config.file = file;
 
-  // Tenants first: the server file's trusted_networks refer to them.
-  UsernameOwners owners;
+  // Tenants first: the server file's trusted_networks refer to them, and whether
+  // operator.domain is required depends on them.
+  TenantsSeen seen;
   std::set<std::string, std::less<>> tenant_names;
   for (const auto& path : tenant_files(file.parent_path() / kTenantsDirectory, diagnostics)) {
-    config.tenants.push_back(read_tenant(path, owners, diagnostics));
+    config.tenants.push_back(read_tenant(path, seen, diagnostics));
     tenant_names.insert(config.tenants.back().name);
   }
 
   if (auto document = YamlDocument::load(file, diagnostics)) {
-    read_server_file(*document, tenant_names, config, diagnostics);
+    read_server_file(*document, tenant_names, seen, config, diagnostics);
   }
 
   MtaConfigLoad load;

@@ -111,9 +111,10 @@ bool has_control_characters(std::string_view text) {
   });
 }
 
-// RFC 1035 host names (letters, digits, hyphens; labels of 1..63), at most 253
-// characters, and a last label that is not all digits (so "999.1.1.1" is not taken
-// for a name when it is a broken address).
+}  // namespace
+
+// The last label must not be all digits so that "999.1.1.1" is not taken for a
+// name when it is a broken address.
 bool is_domain_name(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
   std::string_view last;
@@ -132,6 +133,8 @@ bool is_domain_name(std::string_view name) {
   }
   return !std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
+
+namespace {
 
 bool is_ipv4(const std::string& text) {
   in_addr addr{};
@@ -342,6 +345,45 @@ bool MapReader::read_domain(std::string_view key, std::string& out, Need need) {
   }
   out = std::move(text);
   return true;
+}
+
+bool MapReader::read_string_list(std::string_view key, std::vector<std::string>& out, Need need,
+                                 const ItemCheck& check) {
+  const Entry* entry = lookup(key, need);
+  if (entry == nullptr) return false;
+  if (!entry->value.IsNull() && !entry->value.IsSequence()) {
+    report_wrong_type(*entry, "a list of strings");
+    return false;
+  }
+  std::vector<std::string> items;
+  bool ok = true;
+  std::size_t index = 0;
+  for (const YAML::Node& item : entry->value) {  // a null value has no items
+    std::string path = key_path(key) + "[" + std::to_string(index++) + "]";
+    auto problem = [&](const std::string& message) {
+      diagnostics_->add(position_of(file_, item.Mark()), path + ": " + message);
+      ok = false;
+    };
+    if (!item.IsScalar()) {
+      problem("wrong type: expected a string, got " + describe(item));
+      continue;
+    }
+    std::string text = item.Scalar();
+    if (has_control_characters(text)) {
+      problem("must not contain control characters, got " + quote_text(text));
+    } else if (text.empty()) {
+      problem("must not be empty");
+    } else if (text.size() > kMaxStringLength) {
+      problem("must be at most " + std::to_string(kMaxStringLength) + " characters long, got " +
+              std::to_string(text.size()));
+    } else if (auto message = check ? check(text) : std::nullopt) {
+      problem(*message);
+    } else {
+      items.push_back(std::move(text));
+    }
+  }
+  if (ok) out = std::move(items);
+  return ok;
 }
 
 bool MapReader::read_path(std::string_view key, std::filesystem::path& out, Need need) {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <optional>
@@ -60,6 +61,11 @@ struct EnumName {
   E value;
 };
 
+// RFC 1035 host names: letters, digits and hyphens, labels of 1..63, at most 253
+// characters, and a last label that is not all digits. read_domain's rule, for
+// values that come from elsewhere (list items, the command line).
+bool is_domain_name(std::string_view name);
+
 class MapReader {
  public:
   // The root mapping of `document` (an empty file counts as an empty mapping).
@@ -87,6 +93,13 @@ class MapReader {
   bool read_string(std::string_view key, std::string& out, Need need = Need::Optional,
                    Range<std::size_t> length = {1, kMaxStringLength});
   bool read_domain(std::string_view key, std::string& out, Need need = Need::Optional);
+  // A list of strings (null or [] gives an empty list), each item held to read_string's
+  // rules. `check`, when given, may normalise an item in place and returns what is
+  // wrong with it, reported at that item as "key[i]: <problem>". `out` is set only
+  // when every item is fine.
+  using ItemCheck = std::function<std::optional<std::string>(std::string& item)>;
+  bool read_string_list(std::string_view key, std::vector<std::string>& out,
+                        Need need = Need::Optional, const ItemCheck& check = {});
   // Relative paths are resolved against the config file's directory.
   bool read_path(std::string_view key, std::filesystem::path& out, Need need = Need::Optional);
   // Only `true` and `false`: YAML 1.1's yes/no/on/off are mistakes here.

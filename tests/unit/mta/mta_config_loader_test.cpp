@@ -110,7 +110,7 @@ const std::vector<ErrorCase> kErrorCases = {
      "colour: blue\n",
      {},
      {"{dir}/mta.yaml:6:1: unknown key \"colour\" (allowed: hostname, log, listeners, tls, smtp, "
-      "queue, delivery, dns, state)"}},
+      "queue, delivery, dns, state, operator)"}},
     {"wrong type",
      "hostname: mta.example.net\n"
      "listeners:\n"
@@ -205,7 +205,8 @@ const std::vector<ErrorCase> kErrorCases = {
       "characters, got \"bob\\x01\"",
       "{dir}/tenants.d/zed.yaml:4:5: smtp_users[0]: unknown key \"role\" (allowed: username, "
       "password_hash)",
-      "{dir}/tenants.d/zed.yaml:5:1: unknown key \"quota\" (allowed: smtp_users)"}},
+      "{dir}/tenants.d/zed.yaml:5:1: unknown key \"quota\" (allowed: smtp_users, domains, "
+      "verified_senders, display_name_mode, fallback_to_display_name, streams, webhooks)"}},
     {"STARTTLS needs the tls block",
      "hostname: mta.example.net\n"
      "listeners:\n"
@@ -454,6 +455,302 @@ BOOST_AUTO_TEST_CASE(reports_delivery_and_state_problems) {
       BOOST_TEST(!result.config.has_value());
     }
   }
+}
+
+struct TenantCase {
+  std::string name;
+  std::string server_tail;  // appended to kMinimal (line 6 onwards)
+  std::vector<TenantFile> tenants;
+  std::vector<std::string> problems;  // "{dir}" is the temp directory
+};
+
+const std::vector<TenantCase> kTenantErrorCases = {
+    {"tenant domains",
+     "",
+     {{"acme.yaml",
+       "domains:\n"
+       "  - name: Acme.Test\n"
+       "    return_path: bounces.other.test\n"
+       "    dkim: { selector: bad_selector, key_file: k.pem }\n"
+       "  - name: acme.test\n"
+       "    dkim: { selector: s1 }\n"
+       "  - name: beta.test\n"
+       "    previous_dkim: { selector: s1, key_file: old.pem }\n"
+       "  - { name: gamma.test, return_path: \"x_y.gamma.test\", dkim: { selector: a, key_file: "
+       "a.pem }, extra: 1 }\n"}},
+     {"{dir}/tenants.d/acme.yaml:3:18: domains[0].return_path: must be a subdomain of acme.test, "
+      "like pm-bounces.acme.test, got \"bounces.other.test\"",
+      "{dir}/tenants.d/acme.yaml:4:23: domains[0].dkim.selector: must be a DKIM selector like s1 "
+      "or stamp20261101 (letters, digits and hyphens, dot-separated), got \"bad_selector\"",
+      "{dir}/tenants.d/acme.yaml:5:11: domains[1].name: duplicate domain \"acme.test\" (first at "
+      "line 2)",
+      "{dir}/tenants.d/acme.yaml:6:11: domains[1].dkim: missing required key \"key_file\"",
+      "{dir}/tenants.d/acme.yaml:7:5: domains[2]: missing required key \"dkim\"",
+      "{dir}/tenants.d/acme.yaml:9:38: domains[3].return_path: must be a domain name like "
+      "mta.example.net, got \"x_y.gamma.test\"",
+      "{dir}/tenants.d/acme.yaml:9:96: domains[3]: unknown key \"extra\" (allowed: name, "
+      "return_path, dkim, previous_dkim)"}},
+    {"a domain belongs to one tenant; rotation needs two selectors",
+     "",
+     {{"acme.yaml",
+       "domains:\n"
+       "  - name: acme.test\n"
+       "    dkim: { selector: s2, key_file: new.pem }\n"
+       "    previous_dkim: { selector: s2, key_file: old.pem }\n"},
+      {"beta.yaml", "domains:\n  - { name: ACME.test, dkim: { selector: s, key_file: k.pem } }\n"}},
+     {"{dir}/tenants.d/acme.yaml:4:20: domains[0].previous_dkim: selector must differ from "
+      "dkim.selector (\"s2\")",
+      "{dir}/tenants.d/beta.yaml:2:13: domains[0].name: duplicate domain \"acme.test\" (first in "
+      "tenant \"acme\")"}},
+    {"verified senders and display-name mode",
+     "",
+     {{"acme.yaml",
+       "verified_senders: [jane@example.org, \"not an address\", jane@EXAMPLE.org, { a: b },\n"
+       "                   \".x@example.org\", \"\"]\n"
+       "display_name_mode: false\n"
+       "fallback_to_display_name: true\n"},
+      {"beta.yaml", "verified_senders: jane@example.org\ndisplay_name_mode: yes\n"}},
+     {"{dir}/tenants.d/acme.yaml:1:38: verified_senders[1]: must be an address like "
+      "jane@example.org, got \"not an address\"",
+      "{dir}/tenants.d/acme.yaml:1:56: verified_senders[2]: duplicate address "
+      "\"jane@example.org\"",
+      "{dir}/tenants.d/acme.yaml:1:74: verified_senders[3]: wrong type: expected a string, got a "
+      "mapping",
+      "{dir}/tenants.d/acme.yaml:2:20: verified_senders[4]: must be an address like "
+      "jane@example.org, got \".x@example.org\"",
+      "{dir}/tenants.d/acme.yaml:2:38: verified_senders[5]: must not be empty",
+      "{dir}/tenants.d/acme.yaml:4:27: fallback_to_display_name: needs display_name_mode: true",
+      "{dir}/tenants.d/beta.yaml:1:19: verified_senders: wrong type: expected a list of strings, "
+      "got \"jane@example.org\"",
+      "{dir}/tenants.d/beta.yaml:2:20: display_name_mode: wrong type: expected true or false, got "
+      "\"yes\""}},
+    {"message streams",
+     "",
+     {{"acme.yaml",
+       "streams:\n"
+       "  - { name: news, type: broadcast }\n"
+       "  - { name: News, type: bulk }\n"
+       "  - { name: outbound, type: broadcast, unsubscribe_url: \"https://acme.test/u\" }\n"
+       "  - name: promo\n"
+       "    type: broadcast\n"
+       "    unsubscribe_mailto: \"mailto:u@acme.test\"\n"
+       "    unsubscribe_url: \"http://acme.test/u\"\n"
+       "  - { name: promo, unsubscribe_mailto: u@acme.test }\n"}},
+     {"{dir}/tenants.d/acme.yaml:2:5: streams[0]: a broadcast stream needs unsubscribe_mailto or "
+      "unsubscribe_url",
+      "{dir}/tenants.d/acme.yaml:3:13: streams[1].name: must match [a-z0-9][a-z0-9_-]{0,62}, got "
+      "\"News\"",
+      "{dir}/tenants.d/acme.yaml:3:25: streams[1].type: must be one of: transactional, broadcast",
+      "{dir}/tenants.d/acme.yaml:4:29: streams[2].type: the \"outbound\" stream is transactional",
+      "{dir}/tenants.d/acme.yaml:7:25: streams[3].unsubscribe_mailto: must be an address like "
+      "jane@example.org, got \"mailto:u@acme.test\"",
+      "{dir}/tenants.d/acme.yaml:8:22: streams[3].unsubscribe_url: must be an https:// URL, got "
+      "\"http://acme.test/u\"",
+      "{dir}/tenants.d/acme.yaml:9:13: streams[4].name: duplicate stream \"promo\" (first at line "
+      "5)"}},
+    {"webhooks",
+     "",
+     {{"acme.yaml",
+       "streams:\n"
+       "  - { name: news, type: broadcast, unsubscribe_mailto: unsub@acme.test }\n"
+       "webhooks:\n"
+       "  - { stream: ghost, event: Bounce, url: \"https://app.acme.test/h\", secret: s }\n"
+       "  - { event: Open, url: \"ftp://x\", secret: s }\n"
+       "  - { url: \"https://app.acme.test/h\" }\n"}},
+     {"{dir}/tenants.d/acme.yaml:4:15: webhooks[0].stream: unknown stream \"ghost\" (streams: "
+      "outbound, news)",
+      "{dir}/tenants.d/acme.yaml:5:14: webhooks[1].event: must be one of: Bounce, SpamComplaint, "
+      "Delivery, SubscriptionChange",
+      "{dir}/tenants.d/acme.yaml:5:25: webhooks[1].url: must be an http:// or https:// URL, got "
+      "\"ftp://x\"",
+      "{dir}/tenants.d/acme.yaml:6:5: webhooks[2]: missing required key \"event\"",
+      "{dir}/tenants.d/acme.yaml:6:5: webhooks[2]: missing required key \"secret\""}},
+    {"operator block",
+     "operator:\n"
+     "  from_address: notify\n"
+     "  bounce_domain: \"-x-\"\n"
+     "  display_name_pattern: \"via {operator}\"\n"
+     "  dkim: { selector: s1, key_file: op.pem }\n"
+     "  sending_addresses: [192.0.2.10, localhost, \"2001:DB8::10\", 192.0.2.10]\n"
+     "  require_verified_domains: yes\n"
+     "  colour: blue\n",
+     {{"acme.yaml", "display_name_mode: true\n"}},
+     {"{dir}/mta.yaml:7:3: operator: missing required key \"domain\" (tenant \"acme\" sets "
+      "display_name_mode: true)",
+      "{dir}/mta.yaml:7:17: operator.from_address: must be an address like jane@example.org, got "
+      "\"notify\"",
+      "{dir}/mta.yaml:8:18: operator.bounce_domain: must be a domain name like mta.example.net, "
+      "got \"-x-\"",
+      "{dir}/mta.yaml:9:25: operator.display_name_pattern: must contain {name}, got \"via "
+      "{operator}\"",
+      "{dir}/mta.yaml:10:9: operator.dkim: needs operator.domain (the d= of the signature)",
+      "{dir}/mta.yaml:11:35: operator.sending_addresses[1]: must be an IP address like 192.0.2.10 "
+      "or 2001:db8::10, got \"localhost\"",
+      "{dir}/mta.yaml:11:62: operator.sending_addresses[3]: duplicate address \"192.0.2.10\"",
+      "{dir}/mta.yaml:12:29: operator.require_verified_domains: wrong type: expected true or "
+      "false, got \"yes\"",
+      "{dir}/mta.yaml:13:3: operator: unknown key \"colour\" (allowed: domain, from_address, "
+      "bounce_domain, name, display_name_pattern, dkim, sending_addresses, "
+      "require_verified_domains, verp_key_file)"}},
+    {"verified senders need operator.domain",
+     "",
+     {{"acme.yaml", "verified_senders: [jane@example.org]\n"}},
+     {"{dir}/mta.yaml:1:1: operator: missing required key \"domain\" (tenant \"acme\" lists "
+      "verified_senders)"}},
+};
+
+BOOST_AUTO_TEST_CASE(reports_tenant_and_operator_problems) {
+  for (const TenantCase& c : kTenantErrorCases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      TempDir dir;
+      std::string yaml = std::string(kMinimal) + c.server_tail;
+      MtaConfigLoad result = load(dir, yaml.c_str(), c.tenants);
+      std::vector<std::string> expected;
+      for (const std::string& p : c.problems) expected.push_back(expand(p, dir.path()));
+      BOOST_TEST(printed(result) == expected, boost::test_tools::per_element());
+      BOOST_TEST(!result.config.has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tenant_and_operator_config_gives_the_expected_struct) {
+  TempDir dir;
+  std::string yaml = std::string(kMinimal) +
+                     "operator:\n"
+                     "  domain: Vendor.Example\n"
+                     "  from_address: notify@Vendor.Example\n"
+                     "  bounce_domain: pm-bounces.vendor.example\n"
+                     "  name: Vendor\n"
+                     "  display_name_pattern: \"{name} (via {operator})\"\n"
+                     "  dkim: { selector: s1, key_file: keys/operator.pem }\n"
+                     "  sending_addresses: [192.0.2.10, \"2001:DB8:0::10\"]\n"
+                     "  require_verified_domains: false\n"
+                     "  verp_key_file: /var/lib/stamp/verp.key\n";
+  MtaConfigLoad result = load(
+      dir, yaml.c_str(),
+      {{"acme.yaml",
+        "smtp_users:\n  - username: alice\n    password_hash: \"{hash}\"\n"
+        "domains:\n"
+        "  - name: Acme.Test\n"
+        "    dkim: { selector: stamp202611, key_file: ../dkim/acme.test/stamp202611.pem }\n"
+        "    previous_dkim: { selector: stamp202605, key_file: /keys/old.pem }\n"
+        "  - name: mail.acme.test\n"
+        "    return_path: Bounces.Mail.Acme.Test\n"
+        "    dkim: { selector: s.2026, key_file: k.pem }\n"
+        "verified_senders: [jane@Example.ORG, Bob.Smith+x@example.org]\n"
+        "display_name_mode: true\n"
+        "fallback_to_display_name: true\n"
+        "streams:\n"
+        "  - { name: news, type: broadcast, unsubscribe_mailto: \"unsub@acme.test\", "
+        "unsubscribe_url: \"https://acme.test/u\" }\n"
+        "webhooks:\n"
+        "  - { stream: outbound, event: Bounce, url: \"https://app.acme.test/hooks\", secret: "
+        "\"k3y\" }\n"
+        "  - { event: SpamComplaint, url: \"http://127.0.0.1:8080/h\", secret: other }\n"},
+       {"beta.yaml",
+        "streams: [ { name: outbound }, { name: alerts, type: transactional } ]\n"}});
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  const MtaConfig& c = *result.config;
+
+  const OperatorConfig& op = c.operator_config;
+  BOOST_TEST(op.domain == "vendor.example");
+  BOOST_TEST(op.from_address == "notify@vendor.example");
+  BOOST_TEST(op.bounce_domain == "pm-bounces.vendor.example");
+  BOOST_TEST(op.name == "Vendor");
+  BOOST_TEST(op.display_name_pattern == "{name} (via {operator})");
+  BOOST_REQUIRE(op.dkim.has_value());
+  BOOST_TEST(op.dkim->selector == "s1");
+  BOOST_TEST(op.dkim->key_file == dir.path() / "keys/operator.pem");
+  BOOST_TEST(op.sending_addresses == (std::vector<std::string>{"192.0.2.10", "2001:db8::10"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(!op.require_verified_domains);
+  BOOST_TEST(op.verp_key_file == "/var/lib/stamp/verp.key");
+
+  BOOST_REQUIRE(c.tenants.size() == 2u);
+  const TenantConfig& acme = c.tenants[0];
+  BOOST_REQUIRE(acme.domains.size() == 2u);
+  const TenantDomain& first = acme.domains[0];
+  BOOST_TEST(first.name == "acme.test");
+  BOOST_TEST(first.return_path == "pm-bounces.acme.test");  // the default
+  BOOST_TEST(first.dkim.selector == "stamp202611");
+  // Relative to the tenant file's directory, like every path in it.
+  BOOST_TEST(first.dkim.key_file == dir.path() / "dkim/acme.test/stamp202611.pem");
+  BOOST_REQUIRE(first.previous_dkim.has_value());
+  BOOST_TEST(first.previous_dkim->selector == "stamp202605");
+  BOOST_TEST(first.previous_dkim->key_file == "/keys/old.pem");
+  const TenantDomain& second = acme.domains[1];
+  BOOST_TEST(second.name == "mail.acme.test");
+  BOOST_TEST(second.return_path == "bounces.mail.acme.test");
+  BOOST_TEST(second.dkim.selector == "s.2026");
+  BOOST_TEST(second.dkim.key_file == dir.path() / "tenants.d/k.pem");
+  BOOST_TEST(!second.previous_dkim.has_value());
+
+  // The domain of an address is lower-cased; its local part is kept as written.
+  BOOST_TEST(acme.verified_senders ==
+                 (std::vector<std::string>{"jane@example.org", "Bob.Smith+x@example.org"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(acme.display_name_mode);
+  BOOST_TEST(acme.fallback_to_display_name);
+
+  BOOST_REQUIRE(acme.streams.size() == 2u);  // "outbound" added in front
+  BOOST_TEST(acme.streams[0].name == "outbound");
+  BOOST_TEST((acme.streams[0].type == StreamType::Transactional));
+  BOOST_TEST(acme.streams[1].name == "news");
+  BOOST_TEST((acme.streams[1].type == StreamType::Broadcast));
+  BOOST_TEST(acme.streams[1].unsubscribe_mailto == "unsub@acme.test");
+  BOOST_TEST(acme.streams[1].unsubscribe_url == "https://acme.test/u");
+
+  BOOST_REQUIRE(acme.webhooks.size() == 2u);
+  BOOST_TEST(acme.webhooks[0].stream == "outbound");
+  BOOST_TEST(acme.webhooks[0].event == "Bounce");
+  BOOST_TEST(acme.webhooks[0].url == "https://app.acme.test/hooks");
+  BOOST_TEST(acme.webhooks[0].secret == "k3y");
+  BOOST_TEST(acme.webhooks[1].stream == "");  // every stream
+  BOOST_TEST(acme.webhooks[1].event == "SpamComplaint");
+
+  const TenantConfig& beta = c.tenants[1];
+  BOOST_REQUIRE(beta.streams.size() == 2u);  // "outbound" given: not added again
+  BOOST_TEST(beta.streams[0].name == "outbound");
+  BOOST_TEST(beta.streams[1].name == "alerts");
+  BOOST_TEST(beta.domains.empty());
+}
+
+BOOST_AUTO_TEST_CASE(tenant_and_operator_defaults) {
+  TempDir dir;
+  MtaConfigLoad result = load(dir, kMinimal, kAcme);
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  const OperatorConfig& op = result.config->operator_config;
+  BOOST_TEST(op.domain.empty());  // optional while no tenant needs it
+  BOOST_TEST(op.from_address.empty());
+  BOOST_TEST(op.bounce_domain.empty());
+  BOOST_TEST(op.name.empty());
+  BOOST_TEST(op.display_name_pattern == "{name} via {operator}");
+  BOOST_TEST(!op.dkim.has_value());
+  BOOST_TEST(op.sending_addresses.empty());
+  BOOST_TEST(op.require_verified_domains);
+  BOOST_TEST(op.verp_key_file == dir.path() / "spool" / "verp.key");
+
+  BOOST_REQUIRE(result.config->tenants.size() == 1u);
+  const TenantConfig& acme = result.config->tenants[0];
+  BOOST_TEST(acme.domains.empty());
+  BOOST_TEST(acme.verified_senders.empty());
+  BOOST_TEST(acme.display_name_mode);
+  BOOST_TEST(!acme.fallback_to_display_name);
+  BOOST_REQUIRE(acme.streams.size() == 1u);
+  BOOST_TEST(acme.streams[0].name == "outbound");
+  BOOST_TEST((acme.streams[0].type == StreamType::Transactional));
+  BOOST_TEST(acme.webhooks.empty());
+}
+
+BOOST_AUTO_TEST_CASE(operator_name_defaults_to_its_domain) {
+  TempDir dir;
+  std::string yaml = std::string(kMinimal) + "operator: { domain: vendor.example }\n";
+  MtaConfigLoad result = load(dir, yaml.c_str(), {{"acme.yaml", "verified_senders: [a@b.example]\n"}});
+  BOOST_TEST(printed(result).empty(), boost::test_tools::per_element());
+  BOOST_REQUIRE(result.config.has_value());
+  BOOST_TEST(result.config->operator_config.name == "vendor.example");
 }
 
 BOOST_AUTO_TEST_CASE(smtp_delivery_config_gives_the_expected_struct) {

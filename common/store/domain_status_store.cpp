@@ -1,0 +1,170 @@
+// DomainStatusStore on SQLite. See domain_status_store.h.
+//
+// Owns the `domain_verification` table and nothing else in the shared state
+// database: CREATE TABLE IF NOT EXISTS, never PRAGMA user_version (the message
+// log owns the file's schema version). WAL with busy_timeout, like every other
+// user of the file (research/dependencies.md section 5), so stampctl writing a
+// result never fails just because stamp-mta is reading. Each write is a single
+// INSERT ... ON CONFLICT statement, so no read-then-write transaction can hit
+// the deferred-transaction "database is locked" trap.
+#include "common/store/domain_status_store.h"
+
+#include <ctime>
+#include <string_view>
+
+namespace common::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
+using OwnedSqliteText = Owned<char, &sqlite3_free>;
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS domain_verification("
+    "  domain TEXT PRIMARY KEY,"
+    "  tenant TEXT,"
+    "  status TEXT,"
+    "  checked_at INTEGER,"
+    "  details TEXT)";
+
+constexpr const char* kUpsert =
+    "INSERT INTO domain_verification(domain, tenant, status, checked_at, details) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(domain) DO UPDATE SET "
+    "tenant = excluded.tenant, status = excluded.status, checked_at = excluded.checked_at, "
+    "details = excluded.details";
+
+constexpr const char* kGet =
+    "SELECT tenant, status, checked_at, details FROM domain_verification WHERE domain = ?1";
+
+constexpr const char* kVerified = "verified";
+constexpr const char* kFailed = "failed";
+constexpr const char* kPending = "pending";
+
+// ASCII only: the key must not depend on the locale.
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
+  return fail("domain verification store: " + std::string(what) + ": " +
+              (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  char* raw_message = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
+  OwnedSqliteText message(raw_message);
+  if (rc != SQLITE_OK) {
+    return fail("domain verification store: " + std::string(sql).substr(0, 40) + ": " +
+                (message ? message.get() : sqlite3_errstr(rc)));
+  }
+  return {};
+}
+
+Result<OwnedStatement> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    return sqlite_fail(db, "prepare");
+  }
+  return OwnedStatement(raw);
+}
+
+// SQLITE_TRANSIENT: SQLite copies, so the caller's strings may go away.
+Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_view text) {
+  if (sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                          SQLITE_UTF8) != SQLITE_OK) {
+    return sqlite_fail(db, "bind");
+  }
+  return {};
+}
+
+std::string column_text(sqlite3_stmt* statement, int column) {
+  const unsigned char* value = sqlite3_column_text(statement, column);
+  return value ? reinterpret_cast<const char*>(value) : "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DomainStatusStore>> DomainStatusStore::open(
+    const std::filesystem::path& database) {
+  const std::string where = "domain verification store " + database.string();
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(database.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  OwnedSqlite db(raw);  // even a failed open returns a handle to close
+  if (rc != SQLITE_OK) {
+    return fail("cannot open " + where + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3* c = db.get();
+  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK) return sqlite_fail(c, where);
+  if (sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) return sqlite_fail(c, where);
+  // journal_mode answers with the mode in force; anything but "wal" is a failure.
+  auto query = prepare(c, "PRAGMA journal_mode=WAL");
+  if (!query) return std::unexpected(query.error());
+  if (sqlite3_step(query->get()) != SQLITE_ROW) return sqlite_fail(c, where + ": journal_mode");
+  std::string mode = column_text(query->get(), 0);
+  if (sqlite3_step(query->get()) != SQLITE_DONE) return sqlite_fail(c, where + ": journal_mode");
+  query->reset();
+  if (mode != "wal") return fail(where + ": cannot use WAL (journal_mode is " + mode + ")");
+  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st) return std::unexpected(st.error());
+  if (auto st = exec(c, kSchema); !st) return std::unexpected(st.error());
+  return std::unique_ptr<DomainStatusStore>(new DomainStatusStore(std::move(db)));
+}
+
+Status DomainStatusStore::upsert(const std::string& domain, const std::string& tenant,
+                                 const char* status, std::optional<std::int64_t> checked_at,
+                                 const std::string& details) {
+  if (domain.empty()) return fail("domain verification store: empty domain");
+  std::lock_guard lock(mutex_);
+  sqlite3* c = db_.get();
+  auto statement = prepare(c, kUpsert);
+  if (!statement) return std::unexpected(statement.error());
+  sqlite3_stmt* s = statement->get();
+  Status st = bind_text(c, s, 1, lower(domain));
+  if (st) st = bind_text(c, s, 2, tenant);
+  if (st) st = bind_text(c, s, 3, status);
+  if (st) {
+    int rc = checked_at ? sqlite3_bind_int64(s, 4, *checked_at) : sqlite3_bind_null(s, 4);
+    if (rc != SQLITE_OK) st = sqlite_fail(c, "bind");
+  }
+  if (st) st = bind_text(c, s, 5, details);
+  if (st && sqlite3_step(s) != SQLITE_DONE) st = sqlite_fail(c, "write " + domain);
+  return st;
+}
+
+Status DomainStatusStore::set(const std::string& domain, const std::string& tenant, bool verified,
+                              const std::string& details, std::int64_t checked_at) {
+  std::int64_t when = checked_at != 0 ? checked_at : static_cast<std::int64_t>(std::time(nullptr));
+  return upsert(domain, tenant, verified ? kVerified : kFailed, when, details);
+}
+
+Status DomainStatusStore::set_pending(const std::string& domain, const std::string& tenant) {
+  return upsert(domain, tenant, kPending, std::nullopt, "");
+}
+
+Result<std::optional<DomainStatus>> DomainStatusStore::get(const std::string& domain) const {
+  std::lock_guard lock(mutex_);
+  sqlite3* c = db_.get();
+  auto statement = prepare(c, kGet);
+  if (!statement) return std::unexpected(statement.error());
+  sqlite3_stmt* s = statement->get();
+  if (auto st = bind_text(c, s, 1, lower(domain)); !st) return std::unexpected(st.error());
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return std::optional<DomainStatus>();
+  if (rc != SQLITE_ROW) return sqlite_fail(c, "read " + domain);
+  DomainStatus status;
+  status.tenant = column_text(s, 0);
+  status.status = column_text(s, 1);
+  status.verified = status.status == kVerified;
+  status.checked_at = sqlite3_column_int64(s, 2);  // NULL reads as 0
+  status.details = column_text(s, 3);
+  return std::optional<DomainStatus>(std::move(status));
+}
+
+}  // namespace common::store

@@ -1,0 +1,92 @@
+// RSA key generation and public-key extraction with OpenSSL 3 EVP. See dkim_key.h.
+#include "ctl/dkim_key.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+
+#include "common/base/base64.h"
+#include "common/base/owned.h"
+
+namespace ctl {
+namespace {
+
+using OwnedPkey = common::Owned<EVP_PKEY, &EVP_PKEY_free>;
+using OwnedPkeyCtx = common::Owned<EVP_PKEY_CTX, &EVP_PKEY_CTX_free>;
+using OwnedBio = common::Owned<BIO, &BIO_free_all>;
+void free_openssl_bytes(unsigned char* bytes) { OPENSSL_free(bytes); }  // a macro, not a function
+using OwnedOpensslBytes = common::Owned<unsigned char, &free_openssl_bytes>;
+
+// The newest OpenSSL error on the thread's queue, as text (the queue is emptied).
+std::string openssl_error() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+common::Result<std::string> public_base64_of(EVP_PKEY* key) {
+  unsigned char* raw = nullptr;
+  int length = i2d_PUBKEY(key, &raw);
+  OwnedOpensslBytes der(raw);
+  if (length <= 0) return common::fail("cannot encode the public key: " + openssl_error());
+  return common::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(der.get()), static_cast<std::size_t>(length)));
+}
+
+}  // namespace
+
+common::Result<DkimKeyPair> generate_dkim_key() {
+  OwnedPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), kDkimRsaBits) <= 0) {
+    return common::fail("cannot set up RSA key generation: " + openssl_error());
+  }
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) {
+    return common::fail("cannot generate an RSA key: " + openssl_error());
+  }
+  OwnedPkey key(raw);
+
+  OwnedBio bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1) {
+    return common::fail("cannot encode the private key: " + openssl_error());
+  }
+  char* pem = nullptr;
+  long pem_length = BIO_get_mem_data(bio.get(), &pem);
+  if (pem_length <= 0) return common::fail("cannot encode the private key: empty PEM");
+
+  auto public_base64 = public_base64_of(key.get());
+  if (!public_base64) return std::unexpected(public_base64.error());
+  DkimKeyPair pair;
+  pair.private_pem.assign(pem, static_cast<std::size_t>(pem_length));
+  pair.public_base64 = std::move(*public_base64);
+  // The memory BIO's copy of the secret goes away with it; OpenSSL does not
+  // scrub freed BIO memory, so clear it first.
+  OPENSSL_cleanse(pem, static_cast<std::size_t>(pem_length));
+  return pair;
+}
+
+common::Result<std::string> dkim_public_key_of(const std::filesystem::path& key_file) {
+  OwnedBio bio(BIO_new_file(key_file.c_str(), "r"));
+  if (!bio) return common::fail("cannot read " + key_file.string() + ": " + openssl_error());
+  OwnedPkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    return common::fail(key_file.string() + " is not a PEM private key: " + openssl_error());
+  }
+  return public_base64_of(key.get());
+}
+
+std::string dkim_txt_value(std::string_view public_base64) {
+  return "v=DKIM1; k=rsa; p=" + std::string(public_base64);
+}
+
+}  // namespace ctl
