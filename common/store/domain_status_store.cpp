@@ -9,13 +9,14 @@
 // the deferred-transaction "database is locked" trap.
 #include "common/store/domain_status_store.h"
 
+#include "common/store/state_database.h"
+
 #include <ctime>
 #include <string_view>
 
 namespace common::store {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
 
 using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
 using OwnedSqliteText = Owned<char, &sqlite3_free>;
@@ -93,26 +94,10 @@ std::string column_text(sqlite3_stmt* statement, int column) {
 Result<std::unique_ptr<DomainStatusStore>> DomainStatusStore::open(
     const std::filesystem::path& database) {
   const std::string where = "domain verification store " + database.string();
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(database.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  OwnedSqlite db(raw);  // even a failed open returns a handle to close
-  if (rc != SQLITE_OK) {
-    return fail("cannot open " + where + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
+  auto opened = open_state_database(database, where);
+  if (!opened) return std::unexpected(opened.error());
+  OwnedSqlite db = std::move(*opened);
   sqlite3* c = db.get();
-  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK) return sqlite_fail(c, where);
-  if (sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) return sqlite_fail(c, where);
-  // journal_mode answers with the mode in force; anything but "wal" is a failure.
-  auto query = prepare(c, "PRAGMA journal_mode=WAL");
-  if (!query) return std::unexpected(query.error());
-  if (sqlite3_step(query->get()) != SQLITE_ROW) return sqlite_fail(c, where + ": journal_mode");
-  std::string mode = column_text(query->get(), 0);
-  if (sqlite3_step(query->get()) != SQLITE_DONE) return sqlite_fail(c, where + ": journal_mode");
-  query->reset();
-  if (mode != "wal") return fail(where + ": cannot use WAL (journal_mode is " + mode + ")");
-  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st) return std::unexpected(st.error());
   if (auto st = exec(c, kSchema); !st) return std::unexpected(st.error());
   return std::unique_ptr<DomainStatusStore>(new DomainStatusStore(std::move(db)));
 }

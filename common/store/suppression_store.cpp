@@ -19,6 +19,8 @@
 // simply wait their turn.
 #include "common/store/suppression_store.h"
 
+#include "common/store/state_database.h"
+
 #include <sqlite3.h>
 
 #include <ctime>
@@ -32,9 +34,7 @@
 namespace common::store {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
 
-using OwnedSqlite = Owned<sqlite3, &sqlite3_close_v2>;
 using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
 using OwnedSqliteText = Owned<char, &sqlite3_free>;
 
@@ -263,19 +263,6 @@ class SqliteSuppressionStore final : public SuppressionStore {
   mutable std::mutex mutex_;
 };
 
-Result<std::string> query_text(sqlite3* db, const char* sql) {
-  auto query = Statement::prepare(db, sql);
-  if (!query) return std::unexpected(query.error());
-  auto row = query->step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) return fail(std::string("suppressions: no result from ") + sql);
-  const unsigned char* text = sqlite3_column_text(query->get(), 0);
-  std::string value = text ? reinterpret_cast<const char*>(text) : "";
-  auto done = query->step();
-  if (!done) return std::unexpected(done.error());
-  return value;
-}
-
 }  // namespace
 
 const char* reason_name(SuppressionReason reason) {
@@ -295,27 +282,11 @@ std::optional<SuppressionReason> parse_reason(std::string_view name) {
 Result<std::unique_ptr<SuppressionStore>> SuppressionStore::open(
     const std::filesystem::path& database) {
   const std::string where = "suppression list " + database.string();
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(database.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  OwnedSqlite db(raw);  // even a failed open returns a handle to close
-  if (rc != SQLITE_OK) {
-    return fail("cannot open " + where + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3* c = db.get();
-  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK ||
-      sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) {
-    return fail(where + ": " + sqlite3_errmsg(c));
-  }
-  auto mode = query_text(c, "PRAGMA journal_mode=WAL");
-  if (!mode) return fail(where + ": " + mode.error().message);
-  if (*mode != "wal") return fail(where + ": cannot use WAL (journal_mode is " + *mode + ")");
-  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st) {
-    return fail(where + ": " + st.error().message);
-  }
+  auto db = open_state_database(database, where);
+  if (!db) return std::unexpected(db.error());
+  sqlite3* c = db->get();
   if (auto st = exec(c, kSchema); !st) return fail(where + ": " + st.error().message);
-  return std::make_unique<SqliteSuppressionStore>(std::move(db));
+  return std::make_unique<SqliteSuppressionStore>(std::move(*db));
 }
 
 }  // namespace common::store

@@ -12,6 +12,8 @@
 // the lock gets busy_timeout rather than an instant "database is locked".
 #include "mta/state/message_log.h"
 
+#include "common/store/state_database.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -27,9 +29,8 @@ namespace mta {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr int kBusyTimeoutMs = 5000;
 
-using OwnedSqlite = common::Owned<sqlite3, &sqlite3_close_v2>;
+using common::store::OwnedSqlite;
 using OwnedStatement = common::Owned<sqlite3_stmt, &sqlite3_finalize>;
 using OwnedSqliteText = common::Owned<char, &sqlite3_free>;
 
@@ -161,26 +162,12 @@ common::Result<std::unique_ptr<MessageLog>> MessageLog::open(
   auto db = std::make_unique<Database>();
   db->path = database.string();
   const std::string where = "message log " + db->path;
-  sqlite3* raw = nullptr;
   // NOMUTEX: the connection is used by one thread at a time (opened here,
   // then only by the writer thread, which starts after this returns).
-  int rc =
-      sqlite3_open_v2(db->path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  db->db.reset(raw);  // even a failed open returns a handle to close
-  if (rc != SQLITE_OK) {
-    return common::fail("cannot open " + where + ": " +
-                        (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
+  auto opened = common::store::open_state_database(database, where);
+  if (!opened) return std::unexpected(opened.error());
+  db->db = std::move(*opened);
   sqlite3* c = db->db.get();
-  if (sqlite3_extended_result_codes(c, 1) != SQLITE_OK) return sqlite_fail(c, where);
-  if (sqlite3_busy_timeout(c, kBusyTimeoutMs) != SQLITE_OK) return sqlite_fail(c, where);
-  auto mode = query_one(c, "PRAGMA journal_mode=WAL");
-  if (!mode) return common::fail(where + ": " + mode.error().message);
-  if (*mode != "wal")
-    return common::fail(where + ": cannot use WAL (journal_mode is " + *mode + ")");
-  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st)
-    return common::fail(where + ": " + st.error().message);
   if (auto st = migrate(c); !st) return common::fail(where + ": " + st.error().message);
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v3(c, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) !=

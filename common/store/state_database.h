@@ -1,0 +1,29 @@
+// open_state_database: the one way stamp opens a connection to its SQLite
+// state database (message log, suppressions, domain verification), so every
+// process and table gets the same connection policy (research/dependencies.md,
+// section 5): extended result codes, a busy timeout so a writer in another
+// process (stamp-bounced, stampctl) is waited for rather than failed on, WAL
+// so readers never block writers, and synchronous=NORMAL (a power cut may lose
+// the last transactions, never corrupt the file). Each store creates its own
+// tables; the message log owns PRAGMA user_version.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+
+#include "common/base/owned.h"
+#include "common/base/result.h"
+
+namespace common::store {
+
+using OwnedSqlite = Owned<sqlite3, &sqlite3_close_v2>;
+
+inline constexpr int kBusyTimeoutMs = 5000;
+
+// `what` names the user in errors ("suppression list /var/lib/stamp/state.db").
+// The connection is opened NOMUTEX: its owner serializes its use.
+Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, const std::string& what);
+
+}  // namespace common::store
