@@ -517,7 +517,6 @@ void DeliveryScheduler::schedule_retry(const std::shared_ptr<Message>& message) 
 }
 
 void DeliveryScheduler::finish_message(const std::shared_ptr<Message>& message) {
-  (void)spool_.write_state(message->meta.id, message->state);  // the cleanup below is redone after a crash
   DsnInput input;
   input.reporting_mta = hostname_;
   input.queue_id = message->meta.id;
@@ -545,6 +544,10 @@ void DeliveryScheduler::finish_message(const std::shared_ptr<Message>& message) 
     remove_message(message, "queue.done");
     return;
   }
+  // Until the DSN is queued, the final state must survive a crash, so that the
+  // next start finishes the job. (Without a DSN the message simply goes: no
+  // state file is written on that hot path.)
+  (void)spool_.write_state(message->meta.id, message->state);
   auto contents = spool_.read(message->meta.id);
   auto parsed = contents ? parse_queue_file(*contents) : std::unexpected(contents.error());
   if (parsed) input.original_message = parsed->message;
