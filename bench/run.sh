@@ -25,7 +25,7 @@
 #                              30-35 s when it creates a file, so a run that starts
 #                              right after another one's 20000 deletions pays for them
 #   STAMP_BENCH_KEEP=1         keep the temporary directory (logs) for a look
-set -euo pipefail
+set -Eeuo pipefail
 
 N="${1:-20000}"
 C="${2:-20}"
@@ -131,6 +131,7 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+trap 'log "error: unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 
@@ -352,6 +353,7 @@ delivery:
 EOF
   echo "smtp_users: []" >"$dir/tenants.d/bench.yaml"
   err="$dir/stderr.log"
+  : >"$err"             # before the daemon's redirection, which happens in the child
   "$stamp_bin" --config "$dir/stamp-mta.yaml" 2>"$err" &
   pid=$!
   pids+=("$pid")
@@ -359,7 +361,7 @@ EOF
   for ((i = 0; i < start_timeout * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || die "stamp-mta exited at start: $(tail -5 "$err")"
     if [ "$listen_port" = 0 ]; then
-      port="$(sed -n 's/.*event=listening.* address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$err" | head -1)"
+      port="$(sed -n 's/.*event=listening.* address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$err" | head -1 || true)"
     elif port_in_use "$listen_port"; then
       port="$listen_port"
     fi
@@ -517,6 +519,7 @@ ratio() { [ -n "${R[$1]:-}" ] && [ -n "${R[$2]:-}" ] && fdiv "${R[$1]}" "${R[$2]
 
 echo
 version="$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)"
+[ "${STAMP_BENCH_NO_BUILD:-0}" = 1 ] && version="prebuilt, tree now $version"
 echo "N=$N  C=$C  SIZE=$SIZE  (smtp-source -> MTA -> smtp-sink, loopback; $(nproc) CPUs; stamp $version, log level $log_level)"
 printf '%-34s %12s %12s %14s\n' "" "stamp" "postfix" "stamp/postfix"
 printf '%-34s %12s %12s %14s\n' "accepted (msg/s)" "$(val stamp.accepted)" "$(val postfix.accepted)" "$(ratio stamp.accepted postfix.accepted)"
