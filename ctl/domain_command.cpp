@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "ctl/command_words.h"
 #include "common/config/map_reader.h"
 #include "common/store/domain_status_store.h"
 #include "ctl/atomic_file.h"
@@ -314,39 +315,18 @@ int cmd_verify(const Invocation& inv, const mta::MtaConfig& config) {
 
 // Options may come anywhere; the first other word is the subcommand.
 std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv) {
-  bool have_subcommand = false;
-  auto value_of = [&](std::size_t& i, std::string_view option) -> std::optional<std::string> {
-    std::string_view word = words[i];
-    if (word.size() > option.size() && word.starts_with(option) && word[option.size()] == '=') {
-      return std::string(word.substr(option.size() + 1));
-    }
-    if (i + 1 == words.size()) return std::nullopt;
-    return words[++i];
-  };
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string_view word = words[i];
-    std::string_view option = word.substr(0, word.find('='));
-    if (option == "--config" || option == "--tenant" || option == "--return-path") {
-      auto value = value_of(i, option);
-      if (!value || value->empty()) return usage_error(std::string(option) + " needs a value");
-      if (option == "--config") inv.config = *value;
-      if (option == "--tenant") inv.tenant = *value;
-      if (option == "--return-path") inv.return_path = *value;
-    } else if (word == "--json") {
-      inv.json = true;
-    } else if (word == "-h" || word == "--help") {
-      print_domain_usage(stdout);
-      return kExitOk;
-    } else if (word.starts_with("-") && word.size() > 1) {
-      return usage_error("unknown option " + std::string(word));
-    } else if (!have_subcommand) {
-      inv.subcommand = std::string(word);
-      have_subcommand = true;
-    } else {
-      inv.args.emplace_back(word);
-    }
+  auto parsed = parse_command_words(words, {"--config", "--tenant", "--return-path"}, {"--json"});
+  if (!parsed) return usage_error(parsed.error());
+  if (parsed->help) {
+    print_domain_usage(stdout);
+    return kExitOk;
   }
-  if (!have_subcommand) return usage_error("no subcommand");
+  if (auto config = parsed->value("--config")) inv.config = *config;
+  inv.tenant = parsed->value("--tenant");
+  inv.return_path = parsed->value("--return-path");
+  inv.json = parsed->flag("--json");
+  inv.subcommand = std::move(parsed->subcommand);
+  inv.args = std::move(parsed->args);
   return std::nullopt;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "ctl/command_words.h"
 #include "ctl/control_client.h"
 #include "ctl/queue_render.h"
 #include "ctl/queue_view.h"
@@ -133,29 +134,16 @@ int cmd_control(const Invocation& inv) {
 
 // Options may come anywhere; the first other word is the subcommand.
 std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv) {
-  bool have_subcommand = false;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string_view word = words[i];
-    if (word == "--config") {
-      if (i + 1 == words.size()) return usage_error("--config needs a file");
-      inv.config = words[++i];
-    } else if (word.starts_with("--config=")) {
-      inv.config = std::string(word.substr(9));
-    } else if (word == "--json") {
-      inv.json = true;
-    } else if (word == "-h" || word == "--help") {
-      print_queue_usage(stdout);
-      return kExitOk;
-    } else if (word.starts_with("-") && word.size() > 1) {
-      return usage_error("unknown option " + std::string(word));
-    } else if (!have_subcommand) {
-      inv.subcommand = std::string(word);
-      have_subcommand = true;
-    } else {
-      inv.args.emplace_back(word);
-    }
+  auto parsed = parse_command_words(words, {"--config"}, {"--json"});
+  if (!parsed) return usage_error(parsed.error());
+  if (parsed->help) {
+    print_queue_usage(stdout);
+    return kExitOk;
   }
-  if (!have_subcommand) return usage_error("no subcommand");
+  if (auto config = parsed->value("--config")) inv.config = *config;
+  inv.json = parsed->flag("--json");
+  inv.subcommand = std::move(parsed->subcommand);
+  inv.args = std::move(parsed->args);
   return std::nullopt;
 }
 
