@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ctl/command_words.h"
+#include "common/base/ascii.h"
 #include "common/config/map_reader.h"
 #include "common/store/domain_status_store.h"
 #include "ctl/atomic_file.h"
@@ -76,15 +77,6 @@ int failed(const std::string& message) {
 
 void warn(const std::string& message) {
   if (!message.empty()) std::fprintf(stderr, "stampctl domain: warning: %s\n", message.c_str());
-}
-
-// ASCII only: domain names do not depend on the locale.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 fs::path absolute_path(const fs::path& path) {
@@ -174,7 +166,7 @@ YAML::Node find_entry(YAML::Node& root, const std::string& domain) {
   const YAML::Node domains = read_only["domains"];
   if (domains && domains.IsSequence()) {
     for (YAML::Node entry : domains) {
-      if (entry.IsMap() && entry["name"] && lower(entry["name"].as<std::string>("")) == domain) {
+      if (entry.IsMap() && entry["name"] && common::ascii_lower(entry["name"].as<std::string>("")) == domain) {
         return entry;
       }
     }
@@ -200,12 +192,12 @@ void print_setup(const Invocation& inv, const DomainSetup& setup) {
 }
 
 int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
-  const std::string domain = lower(inv.args.front());
+  const std::string domain = common::ascii_lower(inv.args.front());
   if (!common::config::is_domain_name(domain)) {
     return usage_error("not a domain name: " + inv.args.front());
   }
   const std::string return_path =
-      inv.return_path ? lower(*inv.return_path) : std::string(kDefaultReturnPathLabel) + domain;
+      inv.return_path ? common::ascii_lower(*inv.return_path) : std::string(kDefaultReturnPathLabel) + domain;
   if (!common::config::is_domain_name(return_path) || !return_path.ends_with("." + domain)) {
     return usage_error("--return-path must be a subdomain of " + domain + ", like " +
                        std::string(kDefaultReturnPathLabel) + domain);
@@ -267,7 +259,7 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
 }
 
 int cmd_rotate_key(const Invocation& inv, const mta::MtaConfig& config) {
-  const std::string domain = lower(inv.args.front());
+  const std::string domain = common::ascii_lower(inv.args.front());
   auto owner = find_domain(config, domain);
   if (!owner) return failed(domain + " is not configured for any tenant");
   const mta::TenantDomain& current = *owner->domain;
@@ -310,7 +302,7 @@ int cmd_rotate_key(const Invocation& inv, const mta::MtaConfig& config) {
 }
 
 int cmd_verify(const Invocation& inv, const mta::MtaConfig& config) {
-  return run_domain_verify(config, lower(inv.args.front()), inv.json);
+  return run_domain_verify(config, common::ascii_lower(inv.args.front()), inv.json);
 }
 
 // Options may come anywhere; the first other word is the subcommand.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/base/quoting.h"
 #include "common/base/json.h"
 #include "common/base/time_format.h"
 
@@ -12,24 +13,7 @@ namespace {
 
 constexpr std::size_t kMaxSenderColumn = 40;
 
-// Control characters (and DEL) as \xNN, so a hostile reply cannot move the
-// cursor or forge lines; UTF-8 passes through.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-std::string shown_sender(const MessageView& m) { return "<" + printable(m.sender) + ">"; }
+std::string shown_sender(const MessageView& m) { return "<" + common::escape_controls(m.sender) + ">"; }
 
 std::string format_size(std::uint64_t bytes) {
   char buf[32];
@@ -163,7 +147,7 @@ std::string render_show_text(const MessageView& m, std::int64_t now) {
     out += pad(std::string(name) + ":", 14) + value + "\n";
   };
   field("id", m.id);
-  field("tenant", m.tenant.empty() ? "-" : printable(m.tenant));
+  field("tenant", m.tenant.empty() ? "-" : common::escape_controls(m.tenant));
   field("sender", shown_sender(m));
   field("arrival", when_text(m.arrival, now));
   field("size", std::to_string(m.size) + " bytes");
@@ -172,15 +156,15 @@ std::string render_show_text(const MessageView& m, std::int64_t now) {
   if (next.starts_with("in ")) next = when_text(m.state.next_attempt, now);
   field("next attempt", next);
   field("held", m.state.held ? "yes" : "no");
-  field("last error", m.state.last_error.empty() ? "-" : printable(m.state.last_error));
+  field("last error", m.state.last_error.empty() ? "-" : common::escape_controls(m.state.last_error));
   out += "recipients:   " + std::to_string(m.delivered()) + "/" +
          std::to_string(m.recipients.size()) + " delivered\n";
   for (const auto& r : m.recipients) {
-    out += "  <" + printable(r.address) + ">\n";
+    out += "  <" + common::escape_controls(r.address) + ">\n";
     out += "    status:       " + std::string(mta::status_name(r.state.status)) + "\n";
     out += "    last attempt: " + when_text(r.state.last_attempt, now) + "\n";
-    if (!r.state.remote.empty()) out += "    remote:       " + printable(r.state.remote) + "\n";
-    if (!r.state.reply.empty()) out += "    reply:        " + printable(r.state.reply) + "\n";
+    if (!r.state.remote.empty()) out += "    remote:       " + common::escape_controls(r.state.remote) + "\n";
+    if (!r.state.reply.empty()) out += "    reply:        " + common::escape_controls(r.state.reply) + "\n";
   }
   return out;
 }

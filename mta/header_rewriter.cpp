@@ -9,6 +9,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/base/ascii.h"
 #include "common/base/time_format.h"
 
 namespace mta {
@@ -21,12 +22,6 @@ struct Field {
   std::string lower;  // lower-cased, for matching
   std::string text;   // the whole field, folded lines and CRLF included
 };
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // RFC 5322 2.2: a field starts at a line that does not begin with WSP.
 std::vector<Field> split_fields(std::string_view section) {
@@ -42,7 +37,7 @@ std::vector<Field> split_fields(std::string_view section) {
       auto colon = line.find(':');
       Field f;
       f.name = std::string(line.substr(0, colon == std::string_view::npos ? 0 : colon));
-      f.lower = lower(f.name);
+      f.lower = common::ascii_lower(f.name);
       f.text = std::string(line);
       fields.push_back(std::move(f));
     }
@@ -114,7 +109,7 @@ std::expected<RewrittenHeaders, Reply> rewrite_headers(std::string_view section,
       }
       out.late.metadata.emplace_back(field.name.substr(17), value.substr(0, kMaxMetadataValue));
     } else if (field.lower == "x-stamp-sender-mode") {
-      if (lower(value) != "display-name") {
+      if (common::ascii_lower(value) != "display-name") {
         return std::unexpected(Reply::make(550, "5.6.0", "X-Stamp-Sender-Mode accepts only display-name"));
       }
       display_name_requested = true;

@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/base/ascii.h"
 #include "common/auth/password_hash.h"
 #include "common/config/listener_reader.h"
 #include "common/config/map_reader.h"
@@ -71,12 +72,6 @@ bool is_tenant_name(std::string_view name) {
                      [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
 }
 
-std::string lower_case(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // Stream names share the tenant-name rule: they go into logs and webhook bodies.
 bool is_stream_name(std::string_view name) { return is_tenant_name(name); }
 
@@ -118,7 +113,7 @@ std::optional<std::string> address_problem(std::string& address) {
                      [](unsigned char c) { return c == '.' || is_atext(c); });
   }
   if (!ok) return "must be an address like jane@example.org, got " + quote_text(address);
-  address = address.substr(0, at + 1) + lower_case(address.substr(at + 1));
+  address = address.substr(0, at + 1) + common::ascii_lower(address.substr(at + 1));
   return std::nullopt;
 }
 
@@ -204,7 +199,7 @@ void read_tenant_domain(MapReader& item, const std::string& tenant, TenantsSeen&
   bool ok = item.read_domain("name", domain.name, Need::Required);
   if (ok) {
     // Domains are case-insensitive (RFC 4343); everything compares the lower-case form.
-    domain.name = lower_case(std::move(domain.name));
+    domain.name = common::ascii_lower(std::move(domain.name));
     auto [owner, inserted] =
         seen.domains.emplace(domain.name, DomainOwner{tenant, item.position("name").line});
     if (!inserted) {
@@ -216,7 +211,7 @@ void read_tenant_domain(MapReader& item, const std::string& tenant, TenantsSeen&
     }
   }
   if (item.read_domain("return_path", domain.return_path)) {
-    domain.return_path = lower_case(std::move(domain.return_path));
+    domain.return_path = common::ascii_lower(std::move(domain.return_path));
     // The CNAME that makes SPF align lives under the tenant's domain (DMARC relaxed alignment).
     if (ok && !domain.return_path.ends_with("." + domain.name)) {
       item.error("return_path", "must be a subdomain of " + domain.name + ", like " +
@@ -557,7 +552,7 @@ void read_sending_addresses(MapReader& block, std::vector<std::string>& addresse
 void read_operator(MapReader& root, const std::string& domain_reason, OperatorConfig& op) {
   MapReader block = root.read_map("operator");
   if (block.read_domain("domain", op.domain)) {
-    op.domain = lower_case(std::move(op.domain));
+    op.domain = common::ascii_lower(std::move(op.domain));
   } else if (!block.has("domain") && !domain_reason.empty()) {
     block.error("missing required key \"domain\" (" + domain_reason + ")");
   }
@@ -565,7 +560,7 @@ void read_operator(MapReader& root, const std::string& domain_reason, OperatorCo
     if (auto problem = address_problem(op.from_address)) block.error("from_address", *problem);
   }
   if (block.read_domain("bounce_domain", op.bounce_domain)) {
-    op.bounce_domain = lower_case(std::move(op.bounce_domain));
+    op.bounce_domain = common::ascii_lower(std::move(op.bounce_domain));
   }
   block.read_string("name", op.name);
   if (block.read_string("display_name_pattern", op.display_name_pattern) &&

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base/ascii.h"
 #include "common/mime/address_header.h"
 
 namespace mta {
@@ -11,15 +12,9 @@ namespace {
 
 using common::smtp::Reply;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : lower(address.substr(at + 1));
+  return at == std::string::npos ? std::string() : common::ascii_lower(address.substr(at + 1));
 }
 
 // "{name} via {operator}" with both placeholders filled.
@@ -90,9 +85,9 @@ std::expected<SenderDecision, Reply> decide_sender(const TenantConfig& tenant, c
     d.return_path_domain = domain.return_path;
     return d;
   }
-  const std::string address = lower(from.address);
+  const std::string address = common::ascii_lower(from.address);
   if (std::any_of(tenant.verified_senders.begin(), tenant.verified_senders.end(),
-                  [&](const std::string& a) { return lower(a) == address; })) {
+                  [&](const std::string& a) { return common::ascii_lower(a) == address; })) {
     SenderDecision d;
     d.mode = SenderMode::VerifiedAddress;
     d.signing_domain = op.domain;

@@ -18,4 +18,8 @@ void append_quoted(std::string& out, std::string_view text,
                    std::size_t max_length = std::numeric_limits<std::size_t>::max(),
                    ControlEscape style = ControlEscape::Hex);
 
+// The text without quotes, for terminals: control characters, DEL and the
+// backslash as \xNN, so a hostile value cannot move the cursor or forge lines.
+std::string escape_controls(std::string_view text);
+
 }  // namespace common

@@ -7,6 +7,7 @@
 // result never fails just because stamp-mta is reading. Each write is a single
 // INSERT ... ON CONFLICT statement, so no read-then-write transaction can hit
 // the deferred-transaction "database is locked" trap.
+#include "common/base/ascii.h"
 #include "common/store/domain_status_store.h"
 
 #include "common/store/state_database.h"
@@ -41,15 +42,6 @@ constexpr const char* kGet =
 constexpr const char* kVerified = "verified";
 constexpr const char* kFailed = "failed";
 constexpr const char* kPending = "pending";
-
-// ASCII only: the key must not depend on the locale.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
   return fail("domain verification store: " + std::string(what) + ": " +
@@ -111,7 +103,7 @@ Status DomainStatusStore::upsert(const std::string& domain, const std::string& t
   auto statement = prepare(c, kUpsert);
   if (!statement) return std::unexpected(statement.error());
   sqlite3_stmt* s = statement->get();
-  Status st = bind_text(c, s, 1, lower(domain));
+  Status st = bind_text(c, s, 1, common::ascii_lower(domain));
   if (st) st = bind_text(c, s, 2, tenant);
   if (st) st = bind_text(c, s, 3, status);
   if (st) {
@@ -139,7 +131,7 @@ Result<std::optional<DomainStatus>> DomainStatusStore::get(const std::string& do
   auto statement = prepare(c, kGet);
   if (!statement) return std::unexpected(statement.error());
   sqlite3_stmt* s = statement->get();
-  if (auto st = bind_text(c, s, 1, lower(domain)); !st) return std::unexpected(st.error());
+  if (auto st = bind_text(c, s, 1, common::ascii_lower(domain)); !st) return std::unexpected(st.error());
   int rc = sqlite3_step(s);
   if (rc == SQLITE_DONE) return std::optional<DomainStatus>();
   if (rc != SQLITE_ROW) return sqlite_fail(c, "read " + domain);

@@ -17,6 +17,7 @@
 // One connection (NOMUTEX), every use under the store's own mutex: stamp-mta looks up from the event loop,
 // a primary-key read that takes microseconds; callers on other threads would
 // simply wait their turn.
+#include "common/base/ascii.h"
 #include "common/store/suppression_store.h"
 
 #include "common/store/state_database.h"
@@ -69,16 +70,6 @@ constexpr ReasonName kReasons[] = {
     {SuppressionReason::SpamComplaint, "SpamComplaint"},
     {SuppressionReason::ManualSuppression, "ManualSuppression"},
 };
-
-// ASCII only: the key must not depend on the locale. Non-ASCII (SMTPUTF8)
-// addresses keep their other bytes as given.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
   return fail("suppressions: " + std::string(what) + ": " + sqlite3_errmsg(db));
@@ -169,7 +160,7 @@ class SqliteSuppressionStore final : public SuppressionStore {
     return write([&]() -> Result<bool> {
       auto insert = Statement::prepare(db_.get(), kInsert);
       if (!insert) return std::unexpected(insert.error());
-      auto st = insert->bind({entry.tenant, entry.stream, lower(entry.email),
+      auto st = insert->bind({entry.tenant, entry.stream, common::ascii_lower(entry.email),
                               reason_name(entry.reason), entry.origin});
       if (st) st = insert->bind_int64(6, created);
       if (!st) return std::unexpected(st.error());
@@ -182,7 +173,7 @@ class SqliteSuppressionStore final : public SuppressionStore {
   Result<bool> remove(const std::string& tenant, const std::string& stream,
                       const std::string& email, bool admin) override {
     std::lock_guard lock(mutex_);
-    const std::string key = lower(email);
+    const std::string key = common::ascii_lower(email);
     // Read and delete in one transaction, so a complaint added in between
     // cannot be removed by a non-administrator.
     return write([&]() -> Result<bool> {
@@ -205,7 +196,7 @@ class SqliteSuppressionStore final : public SuppressionStore {
   Result<std::optional<Suppression>> find(const std::string& tenant, const std::string& stream,
                                           const std::string& email) const override {
     std::lock_guard lock(mutex_);
-    return find_locked(tenant, stream, lower(email));
+    return find_locked(tenant, stream, common::ascii_lower(email));
   }
 
   Result<std::vector<Suppression>> list(const std::string& tenant,

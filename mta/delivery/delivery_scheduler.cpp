@@ -5,6 +5,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/base/ascii.h"
 #include "common/base/log.h"
 #include "common/smtp/dot_stuffing.h"
 #include "mta/delivery/dsn_sender.h"
@@ -49,11 +50,6 @@ struct DeliveryScheduler::Destination {
 };
 
 namespace {
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 RecipientStatus status_of(const Reply& reply) {
   if (reply.positive()) return RecipientStatus::Delivered;
@@ -207,7 +203,7 @@ void DeliveryScheduler::dispatch(const std::shared_ptr<Message>& message) {
     // One transaction per destination: with a relay host, every domain's
     // recipients travel together. With a VERP envelope sender each recipient
     // has its own MAIL FROM, so its own transaction.
-    std::string domain = lower(recipients[i].address.domain);
+    std::string domain = common::ascii_lower(recipients[i].address.domain);
     const std::size_t per_transaction = uses_verp(*message) ? 1 : kMaxRecipientsPerTransaction;
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
       return destination_key(g.first) == destination_key(domain) && g.second.size() < per_transaction;
@@ -452,7 +448,7 @@ void DeliveryScheduler::job_done(const Job& job, const std::string& remote, bool
     state.reply = reply.first_line();
     const auto& rcpt = message.meta.envelope.recipients[index];
     common::log::info("delivery.attempt").kv("queue_id", message.meta.id).kv("rcpt", rcpt.address.to_string())
-        .kv("domain", lower(rcpt.address.domain)).kv("relay", remote.empty() ? "none" : remote)
+        .kv("domain", common::ascii_lower(rcpt.address.domain)).kv("relay", remote.empty() ? "none" : remote)
         .kv("status", status_name(state.status)).kv("dsn", enhanced_of(reply)).kv("reply", state.reply)
         .kv("attempt", message.state.attempts + 1).kv("tls", tls);
     if (log_) {
