@@ -19,8 +19,6 @@ namespace common::store {
 namespace {
 
 
-using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
-using OwnedSqliteText = Owned<char, &sqlite3_free>;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS domain_verification("
@@ -48,17 +46,6 @@ std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
               (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-Status exec(sqlite3* db, const char* sql) {
-  char* raw_message = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
-  OwnedSqliteText message(raw_message);
-  if (rc != SQLITE_OK) {
-    return fail("domain verification store: " + std::string(sql).substr(0, 40) + ": " +
-                (message ? message.get() : sqlite3_errstr(rc)));
-  }
-  return {};
-}
-
 Result<OwnedStatement> prepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
@@ -74,11 +61,6 @@ Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_vi
     return sqlite_fail(db, "bind");
   }
   return {};
-}
-
-std::string column_text(sqlite3_stmt* statement, int column) {
-  const unsigned char* value = sqlite3_column_text(statement, column);
-  return value ? reinterpret_cast<const char*>(value) : "";
 }
 
 }  // namespace

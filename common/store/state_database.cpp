@@ -2,21 +2,30 @@
 #include "common/store/state_database.h"
 
 namespace common::store {
-namespace {
-
-using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
-
-// The first column of the first row of `sql`.
-Result<std::string> query_text(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return fail(sqlite3_errmsg(db));
-  OwnedStatement statement(raw);
-  if (sqlite3_step(statement.get()) != SQLITE_ROW) return fail(std::string("no result from ") + sql);
-  const unsigned char* text = sqlite3_column_text(statement.get(), 0);
-  return std::string(text ? reinterpret_cast<const char*>(text) : "");
+Status exec(sqlite3* db, const char* sql) {
+  char* raw_message = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
+  OwnedSqliteText message(raw_message);
+  if (rc != SQLITE_OK) {
+    return fail(std::string(sql).substr(0, 40) + ": " + (message ? message.get() : sqlite3_errstr(rc)));
+  }
+  return {};
 }
 
-}  // namespace
+Result<std::string> query_text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return fail(std::string(sql) + ": " + sqlite3_errmsg(db));
+  OwnedStatement statement(raw);
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) return fail(std::string("no result from ") + sql);
+  std::string value = column_text(statement.get(), 0);
+  if (sqlite3_step(statement.get()) != SQLITE_DONE) return fail(std::string(sql) + ": " + sqlite3_errmsg(db));
+  return value;
+}
+
+std::string column_text(sqlite3_stmt* statement, int column) {
+  const unsigned char* value = sqlite3_column_text(statement, column);
+  return value ? reinterpret_cast<const char*>(value) : "";
+}
 
 Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, const std::string& what) {
   sqlite3* raw = nullptr;
@@ -32,12 +41,7 @@ Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, c
   auto mode = query_text(c, "PRAGMA journal_mode=WAL");
   if (!mode) return fail(what + ": " + mode.error().message);
   if (*mode != "wal") return fail(what + ": cannot use WAL (journal_mode is " + *mode + ")");
-  char* message = nullptr;
-  if (sqlite3_exec(c, "PRAGMA synchronous=NORMAL", nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : sqlite3_errmsg(c);
-    sqlite3_free(message);
-    return fail(what + ": " + text);
-  }
+  if (auto st = exec(c, "PRAGMA synchronous=NORMAL"); !st) return fail(what + ": " + st.error().message);
   return db;
 }
 

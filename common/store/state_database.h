@@ -19,11 +19,20 @@
 namespace common::store {
 
 using OwnedSqlite = Owned<sqlite3, &sqlite3_close_v2>;
+using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
+using OwnedSqliteText = Owned<char, &sqlite3_free>;
 
 inline constexpr int kBusyTimeoutMs = 5000;
 
 // `what` names the user in errors ("suppression list /var/lib/stamp/state.db").
 // The connection is opened NOMUTEX: its owner serializes its use.
 Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, const std::string& what);
+
+// Runs SQL without results (schema, BEGIN/COMMIT); the error names the statement.
+Status exec(sqlite3* db, const char* sql);
+// The first column of the single row `sql` yields (PRAGMAs).
+Result<std::string> query_text(sqlite3* db, const char* sql);
+// A text column, "" for NULL.
+std::string column_text(sqlite3_stmt* statement, int column);
 
 }  // namespace common::store

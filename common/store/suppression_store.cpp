@@ -36,8 +36,6 @@ namespace common::store {
 namespace {
 
 
-using OwnedStatement = Owned<sqlite3_stmt, &sqlite3_finalize>;
-using OwnedSqliteText = Owned<char, &sqlite3_free>;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS suppressions("
@@ -73,17 +71,6 @@ constexpr ReasonName kReasons[] = {
 
 std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
   return fail("suppressions: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  char* raw_message = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
-  OwnedSqliteText message(raw_message);
-  if (rc != SQLITE_OK) {
-    return fail("suppressions: " + std::string(sql).substr(0, 40) + ": " +
-                (message ? message.get() : sqlite3_errstr(rc)));
-  }
-  return {};
 }
 
 // A statement prepared for one use, reset and unbound by its owner.
@@ -138,8 +125,7 @@ class Statement {
  private:
   Statement(sqlite3* db, OwnedStatement statement) : db_(db), statement_(std::move(statement)) {}
   std::string text(int column) {
-    const unsigned char* value = sqlite3_column_text(get(), column);
-    return value ? reinterpret_cast<const char*>(value) : "";
+    return column_text(get(), column);
   }
 
   sqlite3* db_;

@@ -30,9 +30,10 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
+using common::store::exec;
 using common::store::OwnedSqlite;
-using OwnedStatement = common::Owned<sqlite3_stmt, &sqlite3_finalize>;
-using OwnedSqliteText = common::Owned<char, &sqlite3_free>;
+using common::store::OwnedStatement;
+using common::store::query_text;
 
 // Version 1. Later versions add steps to migrate(), never edit this one.
 constexpr const char* kSchemaV1 =
@@ -59,29 +60,6 @@ std::unexpected<common::Error> sqlite_fail(sqlite3* db, const std::string& what)
   return common::fail(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-common::Status exec(sqlite3* db, const char* sql) {
-  char* raw_message = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_message);
-  OwnedSqliteText message(raw_message);
-  if (rc != SQLITE_OK) {
-    return common::fail(std::string(sql).substr(0, 40) + ": " +
-                        (message ? message.get() : sqlite3_errstr(rc)));
-  }
-  return {};
-}
-
-// Runs a statement that yields one row and returns its first column as text.
-common::Result<std::string> query_one(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return sqlite_fail(db, sql);
-  OwnedStatement statement(raw);
-  if (sqlite3_step(statement.get()) != SQLITE_ROW) return sqlite_fail(db, sql);
-  const unsigned char* text = sqlite3_column_text(statement.get(), 0);
-  std::string value = text ? reinterpret_cast<const char*>(text) : "";
-  if (sqlite3_step(statement.get()) != SQLITE_DONE) return sqlite_fail(db, sql);
-  return value;
-}
-
 void rollback(sqlite3* db) {
   if (sqlite3_get_autocommit(db)) return;  // no transaction left to undo
   if (auto st = exec(db, "ROLLBACK"); !st) {
@@ -90,7 +68,7 @@ void rollback(sqlite3* db) {
 }
 
 common::Status migrate(sqlite3* db) {
-  auto version_text = query_one(db, "PRAGMA user_version");
+  auto version_text = query_text(db, "PRAGMA user_version");
   if (!version_text) return std::unexpected(version_text.error());
   int version = std::atoi(version_text->c_str());
   if (version > kSchemaVersion) {
