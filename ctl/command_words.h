@@ -6,6 +6,7 @@
 
 #include <expected>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -31,5 +32,14 @@ struct CommandWords {
 std::expected<CommandWords, std::string> parse_command_words(const std::vector<std::string>& words,
                                                              std::initializer_list<std::string_view> value_options,
                                                              std::initializer_list<std::string_view> flag_options);
+
+// The row of a subcommand table (anything with a `name`) for `name`, or null.
+template <class Table>
+const auto* find_subcommand(const Table& table, std::string_view name) {
+  for (const auto& row : table) {
+    if (row.name == name) return &row;
+  }
+  return static_cast<decltype(&*std::begin(table))>(nullptr);
+}
 
 }  // namespace ctl

@@ -343,10 +343,7 @@ void print_domain_usage(std::FILE* out) {
 int run_domain_command(const std::vector<std::string>& words) {
   Invocation inv;
   if (auto done = parse(words, inv)) return *done;
-  const Subcommand* command = nullptr;
-  for (const auto& candidate : kSubcommands) {
-    if (candidate.name == inv.subcommand) command = &candidate;
-  }
+  const Subcommand* command = find_subcommand(kSubcommands, inv.subcommand);
   if (command == nullptr) return usage_error("unknown subcommand " + inv.subcommand);
   if (inv.args.empty()) return usage_error(inv.subcommand + ": a domain name is needed");
   if (inv.args.size() > 1) return usage_error(inv.subcommand + ": too many arguments");

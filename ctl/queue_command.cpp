@@ -167,10 +167,7 @@ void print_queue_usage(std::FILE* out) {
 int run_queue_command(const std::vector<std::string>& words) {
   Invocation inv;
   if (auto done = parse(words, inv)) return *done;
-  const Subcommand* command = nullptr;
-  for (const auto& candidate : kSubcommands) {
-    if (candidate.name == inv.subcommand) command = &candidate;
-  }
+  const Subcommand* command = find_subcommand(kSubcommands, inv.subcommand);
   if (command == nullptr) return usage_error("unknown subcommand " + inv.subcommand);
   if (inv.args.size() < command->min_args)
     return usage_error(inv.subcommand + ": a queue id is needed");
