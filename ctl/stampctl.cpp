@@ -1,7 +1,8 @@
 // stampctl: the operator's command line. `passwd` turns an SMTP password into
 // the hash stored in a tenant file; `queue` (queue_command.cpp) shows and steers
 // stamp-mta's queue; `domain` (domain_command.cpp) sets up, rotates and verifies
-// tenants' sending domains; `suppression` (suppression_command.cpp) edits the tenants'
+// tenants' sending domains; `sender` (sender_command.cpp) verifies single sender
+// addresses; `suppression` (suppression_command.cpp) edits the tenants'
 // suppression lists.
 #include <termios.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "common/auth/password_hash.h"
 #include "ctl/domain_command.h"
 #include "ctl/queue_command.h"
+#include "ctl/sender_command.h"
 #include "ctl/suppression_command.h"
 
 namespace {
@@ -31,6 +33,8 @@ void usage(FILE* out) {
                "  domain ...         add a tenant's sending domain (DKIM key, DNS records to\n"
                "                     publish), rotate its key, verify its DNS records\n"
                "                     (stampctl domain --help)\n"
+               "  sender ...         verify a tenant's single From address by a mailed code\n"
+               "                     (stampctl sender --help)\n"
                "  suppression ...    list, add or remove a tenant's suppressed recipients\n"
                "                     (stampctl suppression --help)\n");
 }
@@ -103,6 +107,8 @@ int main(int argc, char** argv) {
   if (command == "domain")
     return ctl::run_domain_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "queue") return ctl::run_queue_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (command == "sender")
+    return ctl::run_sender_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "suppression")
     return ctl::run_suppression_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "--help" || command == "-h" || command == "help") {

@@ -43,9 +43,13 @@ common::Result<std::unique_ptr<ControlServer>> ControlServer::open(common::event
 }
 
 ControlServer::~ControlServer() {
-  for (bufferevent* bev : clients_) bufferevent_free(bev);
+  for (auto& [id, bev] : clients_) bufferevent_free(bev);
   listener_.reset();
   ::unlink(path_.c_str());
+}
+
+void ControlServer::add_command(std::string name, Command command) {
+  commands_[std::move(name)] = std::move(command);
 }
 
 void ControlServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept {
@@ -55,7 +59,7 @@ void ControlServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, in
     ::close(fd);
     return;
   }
-  self->clients_.insert(bev);
+  self->clients_[self->next_client_++] = bev;
   timeval tv{5, 0};
   bufferevent_set_timeouts(bev, &tv, &tv);
   bufferevent_setcb(bev, &ControlServer::on_read, nullptr, &ControlServer::on_event, self);
@@ -78,29 +82,63 @@ void ControlServer::answer(bufferevent* bev) {
   }
   std::string line(raw, len);
   std::free(raw);  // allocated by evbuffer_readln
-  std::string command = line.substr(0, line.find(' '));
-  std::string id = line.find(' ') == std::string::npos ? "" : line.substr(line.find(' ') + 1);
-  std::string reply;
-  if (line.size() > kMaxRequest || (command != "flush" && command != "hold" && command != "release" && command != "delete")) {
-    reply = "error unknown command";
-  } else if (!id.empty() && !is_queue_id(id)) {
-    reply = "error not a queue id: " + id.substr(0, 40);
-  } else if (id.empty() && command != "flush") {
-    reply = "error " + command + " needs a queue id";
-  } else {
-    reply = agent_.control(command, id);
+  std::uint64_t client = 0;
+  for (const auto& [id, b] : clients_) {
+    if (b == bev) client = id;
   }
-  common::log::info("control.command").kv("command", command).kv("queue_id", id).kv("reply", reply);
+  bufferevent_disable(bev, EV_READ);  // one request per connection
+  // A request in progress may take a while (reload, queueing a mail): no read timeout now.
+  bufferevent_set_timeouts(bev, nullptr, nullptr);
+
+  std::vector<std::string> words;
+  for (std::size_t at = 0; at < line.size() && words.size() <= kMaxArgs;) {
+    std::size_t end = line.find(' ', at);
+    if (end == std::string::npos) end = line.size();
+    if (end > at) words.push_back(line.substr(at, end - at));
+    at = end + 1;
+  }
+  const std::string command = words.empty() ? "" : words.front();
+  auto reply_to_client = [this, client, command](std::string reply) {
+    common::log::info("control.command").kv("command", command).kv("reply", reply);
+    send_reply(client, std::move(reply));
+  };
+  if (line.size() > kMaxRequest || words.empty() || words.size() > kMaxArgs) {
+    reply_to_client("error malformed request");
+    return;
+  }
+  if (auto found = commands_.find(command); found != commands_.end()) {
+    found->second(std::vector<std::string>(words.begin() + 1, words.end()), reply_to_client);
+    return;
+  }
+  const std::string id = words.size() > 1 ? words[1] : "";
+  if (command != "flush" && command != "hold" && command != "release" && command != "delete") {
+    reply_to_client("error unknown command");
+  } else if (words.size() > 2 || (!id.empty() && !is_queue_id(id))) {
+    reply_to_client("error not a queue id: " + id.substr(0, 40));
+  } else if (id.empty() && command != "flush") {
+    reply_to_client("error " + command + " needs a queue id");
+  } else {
+    reply_to_client(agent_.control(command, id));
+  }
+}
+
+void ControlServer::send_reply(std::uint64_t client, std::string reply) {
+  auto found = clients_.find(client);
+  if (found == clients_.end()) return;  // the client went away before the answer
+  bufferevent* bev = found->second;
   reply += "\n";
-  bufferevent_disable(bev, EV_READ);
   bufferevent_setcb(bev, nullptr, &ControlServer::on_write, &ControlServer::on_event, this);
   bufferevent_write(bev, reply.data(), reply.size());
   bufferevent_enable(bev, EV_WRITE);
 }
 
 void ControlServer::drop(bufferevent* bev) {
-  if (clients_.erase(bev) == 0) return;
-  bufferevent_free(bev);  // safe inside its own callback: libevent defers the release
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (it->second != bev) continue;
+    clients_.erase(it);
+    bufferevent_free(bev);  // safe inside its own callback: libevent defers the release
+    return;
+  }
 }
 
 }  // namespace mta

@@ -1,6 +1,9 @@
-// ControlServer: the daemon's end of `stampctl queue flush|hold|release|delete`.
-// A UNIX stream socket (mode 0600, in the spool directory) that takes one line,
-// "COMMAND [QUEUE-ID]", answers one line, "ok TEXT" or "error TEXT", and closes.
+// ControlServer: the daemon's end of stampctl's requests. A UNIX stream socket
+// (mode 0600, in the spool directory: only stamp's own user) that takes one
+// line, "COMMAND [ARG...]", answers one line, "ok TEXT" or "error TEXT", and
+// closes. The queue commands (flush, hold, release, delete) go to the delivery
+// agent; others (reload, sender-confirmation) are added by their owners with
+// add_command and may answer later (the answer is dropped if the client left).
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -8,7 +11,12 @@
 
 #include <filesystem>
 #include <memory>
-#include <unordered_set>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "common/base/owned.h"
 #include "common/base/result.h"
@@ -24,7 +32,13 @@ class ControlServer {
                                                              DeliveryAgent& agent);
   ~ControlServer();
 
-  static constexpr std::size_t kMaxRequest = 256;
+  // `reply` takes the whole answer line without its newline ("ok ..."/"error ...").
+  using Reply = std::function<void(std::string line)>;
+  using Command = std::function<void(const std::vector<std::string>& args, Reply reply)>;
+  void add_command(std::string name, Command command);
+
+  static constexpr std::size_t kMaxRequest = 1024;
+  static constexpr std::size_t kMaxArgs = 8;
 
  private:
   ControlServer(common::event::EventLoop& loop, std::filesystem::path path, DeliveryAgent& agent)
@@ -34,13 +48,16 @@ class ControlServer {
   static void on_write(bufferevent* bev, void* arg) noexcept;
   static void on_event(bufferevent* bev, short what, void* arg) noexcept;
   void answer(bufferevent* bev);
+  void send_reply(std::uint64_t client, std::string reply);
   void drop(bufferevent* bev);
 
   common::event::EventLoop& loop_;
   std::filesystem::path path_;
   DeliveryAgent& agent_;
   common::Owned<evconnlistener, &evconnlistener_free> listener_;
-  std::unordered_set<bufferevent*> clients_;  // freed by drop() or the destructor
+  std::unordered_map<std::uint64_t, bufferevent*> clients_;  // freed by drop() or the destructor
+  std::uint64_t next_client_ = 1;  // ids, so a late answer never reaches a reused pointer
+  std::map<std::string, Command, std::less<>> commands_;
 };
 
 }  // namespace mta

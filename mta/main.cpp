@@ -21,6 +21,7 @@
 #include "mta/delivery/sandbox_delivery.h"
 #include "mta/mta_config_loader.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/sender_confirmation_mail.h"
 #include "mta/signing/dkim_signer.h"
 #include "mta/state/message_log.h"
 #include "mta/submission_handler.h"
@@ -205,18 +206,41 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   };
   (void)(*loop)->on_signal(SIGTERM, [&] { stop("SIGTERM"); });
   (void)(*loop)->on_signal(SIGINT, [&] { stop("SIGINT"); });
-  (void)(*loop)->on_signal(SIGHUP, [&] {
-    // Tenants and delivery policy reload in place; listeners, SMTP limits and
-    // TLS certificates need a restart.
+  // Tenants and delivery policy reload in place; listeners, SMTP limits and TLS
+  // certificates need a restart. Returns what went wrong, or "".
+  std::shared_ptr<const mta::MtaConfig> current = std::make_shared<const mta::MtaConfig>(config);
+  auto reload = [&]() -> std::string {
     auto load = mta::load_mta_config(config_file);
     if (!load.config) {
       for (const auto& p : load.problems) common::log::error("reload_failed").kv("problem", p.to_string());
-      return;
+      return load.problems.empty() ? "cannot read the configuration" : load.problems.front().to_string();
     }
-    credentials.load_users(load.config->tenants);
-    delivery->reload(*load.config);
-    handler.configure(std::make_shared<const mta::MtaConfig>(*load.config), signer->get(), domain_verified);
-    common::log::info("reloaded").kv("tenants", load.config->tenants.size());
+    current = std::make_shared<const mta::MtaConfig>(*load.config);
+    credentials.load_users(current->tenants);
+    delivery->reload(*current);
+    handler.configure(current, signer->get(), domain_verified);
+    common::log::info("reloaded").kv("tenants", current->tenants.size());
+    return "";
+  };
+  (void)(*loop)->on_signal(SIGHUP, [&] { (void)reload(); });
+  (*control)->add_command("reload", [&](const std::vector<std::string>& args, mta::ControlServer::Reply reply) {
+    if (!args.empty()) return reply("error reload takes no arguments");
+    std::string problem = reload();
+    reply(problem.empty() ? "ok reloaded" : "error " + problem);
+  });
+  // `stampctl sender add`: the token is already stored; this mails it.
+  (*control)->add_command("sender-confirmation", [&](const std::vector<std::string>& args,
+                                                     mta::ControlServer::Reply reply) {
+    auto request = mta::parse_sender_confirmation_request(args, *current);
+    if (!request) return reply("error " + request.error());
+    std::string text = mta::sender_confirmation_mail(current->operator_config, *request);
+    handler.queue_operator_message(request->tenant, request->address, text,
+                                   [reply, request = *request](common::Result<std::string> queued) {
+      if (!queued) return reply("error " + queued.error().message);
+      common::log::info("sender.confirmation_queued").kv("queue_id", *queued).kv("tenant", request.tenant)
+          .kv("address", request.address);
+      reply("ok queued as " + *queued);
+    });
   });
 
   common::log::info("ready").kv("hostname", config.hostname).kv("config", config_file)

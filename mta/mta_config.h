@@ -75,6 +75,7 @@ struct OperatorConfig {
   std::optional<DkimKeyRef> dkim;               // signs verified-address and display-name mail
   std::vector<std::string> sending_addresses;   // IPs SPF must authorize (domain verify)
   bool require_verified_domains = true;         // false in the dev profile
+  std::string sender_confirmation_url;          // "https://.../confirm?token={token}", or "": code only
   std::filesystem::path verp_key_file;          // created on first start (32 random bytes, 0600)
 };
 

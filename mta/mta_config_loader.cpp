@@ -574,6 +574,16 @@ void read_operator(MapReader& root, const std::string& domain_reason, OperatorCo
   }
   read_sending_addresses(block, op.sending_addresses);
   block.read_bool("require_verified_domains", op.require_verified_domains);
+  if (block.read_string("sender_confirmation_url", op.sender_confirmation_url)) {
+    const std::string& url = op.sender_confirmation_url;
+    if (!url.starts_with("https://") && !url.starts_with("http://")) {
+      block.error("sender_confirmation_url", "must be an http(s) URL, got " + quote_text(url));
+    } else if (url.find("{token}") == std::string::npos) {
+      block.error("sender_confirmation_url", "must contain {token}, got " + quote_text(url));
+    } else if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; })) {
+      block.error("sender_confirmation_url", "must not contain spaces, control or non-ASCII characters");
+    }
+  }
   block.read_path("verp_key_file", op.verp_key_file);
   block.finish();
   if (op.name.empty()) op.name = op.domain;

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "common/base/log.h"
+#include "common/base/time_format.h"
 #include "mta/message_writer.h"
 #include "mta/queue/queue_id.h"
 
@@ -108,19 +109,77 @@ std::expected<std::unique_ptr<common::smtp::MessageSink>, Reply> SubmissionHandl
       if (t.name == *ctx.identity) header_context.tenant = &t;
     }
   }
-  std::string session = ctx.session_id;
+  return make_writer(std::move(*writer), std::move(header_context), std::move(received), ctx.session_id, meta);
+}
+
+std::unique_ptr<MessageWriter> SubmissionHandler::make_writer(std::unique_ptr<SpoolWriter> spool,
+                                                              HeaderContext header_context, std::string received,
+                                                              const std::string& session, const QueuedMessage& meta) {
   std::string tenant = meta.tenant;
-  std::string from = env.mail_from.sender.to_string();
-  std::size_t recipients = env.recipients.size();
+  std::string from = meta.envelope.mail_from.sender.to_string();
+  std::size_t recipients = meta.envelope.recipients.size();
   auto on_queued = [this, session, tenant, from, recipients](const std::string& queue_id, const LateFields& late) {
     common::log::info("queue.accepted").kv("queue_id", queue_id).kv("session", session).kv("tenant", tenant)
         .kv("from", from).kv("recipients", recipients).kv("sender_mode", late.sender_mode)
         .kv("stream", late.stream).kv("tag", late.tag).kv("signed", !late.prepend.empty());
     on_queued_(queue_id);
   };
-  return std::make_unique<MessageWriter>(std::move(*writer), std::move(header_context), std::move(received), signer_,
+  return std::make_unique<MessageWriter>(std::move(spool), std::move(header_context), std::move(received), signer_,
                                          [this](const std::filesystem::path& file) { return load_key(file); },
                                          std::move(on_queued));
+}
+
+void SubmissionHandler::queue_operator_message(const std::string& tenant, const std::string& recipient,
+                                               const std::string& message,
+                                               std::function<void(common::Result<std::string>)> done) {
+  if (!config_ || config_->operator_config.domain.empty() || config_->operator_config.from_address.empty()) {
+    done(common::fail("operator.domain and operator.from_address must be configured to send operator mail"));
+    return;
+  }
+  const OperatorConfig& op = config_->operator_config;
+  QueuedMessage meta;
+  meta.id = new_queue_id();
+  meta.arrival = std::time(nullptr);
+  meta.tenant = tenant;
+  meta.client_address = "local";
+  meta.helo = hostname_;
+  auto split = [](const std::string& address) {
+    auto at = address.rfind('@');
+    return common::smtp::Mailbox{address.substr(0, at), at == std::string::npos ? "" : address.substr(at + 1)};
+  };
+  meta.envelope.mail_from.sender = split(op.from_address);
+  common::smtp::Recipient rcpt;
+  rcpt.address = split(recipient);
+  meta.envelope.recipients.push_back(rcpt);
+  auto spool = spool_.create(meta);
+  if (!spool) {
+    done(common::fail("cannot create a queue file: " + spool.error().message));
+    return;
+  }
+  // The operator sends as a verified sender of its own: its from_address.
+  auto operator_sender = std::make_shared<TenantConfig>();
+  operator_sender->name = tenant;
+  operator_sender->verified_senders = {op.from_address};
+  operator_sender->display_name_mode = false;
+  HeaderContext header_context;
+  header_context.hostname = hostname_;
+  header_context.verified = verified_;
+  header_context.op = &op;
+  header_context.tenant = operator_sender.get();
+  std::string received = "Received: by " + hostname_ + " (stamp-mta operator mail) id " + meta.id + ";\r\n\t" +
+                         common::rfc5322_date(meta.arrival) + "\r\n";
+  std::shared_ptr<MessageWriter> writer =
+      make_writer(std::move(*spool), std::move(header_context), std::move(received), "operator", meta);
+  writer->write(message);
+  // The writer, the sender it points at and the configuration stay alive until the commit answers.
+  writer->finish([writer, operator_sender, config = config_, id = meta.id,
+                  done = std::move(done)](common::smtp::Reply reply) {
+    if (!reply.positive()) {
+      done(common::fail(reply.first_line()));
+      return;
+    }
+    done(id);
+  });
 }
 
 void SubmissionHandler::configure(std::shared_ptr<const MtaConfig> config, const DkimSigner* signer,

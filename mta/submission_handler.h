@@ -47,6 +47,15 @@ class SubmissionHandler final : public common::smtp::SessionHandler {
   std::expected<std::unique_ptr<common::smtp::MessageSink>, common::smtp::Reply> on_data(
       const common::smtp::SessionContext& ctx, const common::smtp::Envelope& env) override;
 
+  // Queues a message the operator itself sends on behalf of `tenant` (sender
+  // confirmations). `message` is a whole RFC 5322 message with CRLF line ends
+  // whose From is operator.from_address: it goes through the same writer as a
+  // submission, so it is signed with the operator's key and its envelope sender
+  // is on the operator's bounce domain, like verified-address mail. `done` gets
+  // the queue id, or why the message was not queued.
+  void queue_operator_message(const std::string& tenant, const std::string& recipient, const std::string& message,
+                              std::function<void(common::Result<std::string>)> done);
+
  private:
   std::string hostname_;
   FsSpool& spool_;
@@ -59,6 +68,9 @@ class SubmissionHandler final : public common::smtp::SessionHandler {
   std::unordered_map<std::string, std::string> keys_;  // key file -> PEM, loop thread only
 
   common::Result<std::string> load_key(const std::filesystem::path& file);
+  std::unique_ptr<MessageWriter> make_writer(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context,
+                                             std::string received, const std::string& session,
+                                             const QueuedMessage& meta);
 };
 
 }  // namespace mta

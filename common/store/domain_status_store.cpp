@@ -7,8 +7,9 @@
 // result never fails just because stamp-mta is reading. Each write is a single
 // INSERT ... ON CONFLICT statement, so no read-then-write transaction can hit
 // the deferred-transaction "database is locked" trap.
-#include "common/base/ascii.h"
 #include "common/store/domain_status_store.h"
+
+#include "common/base/ascii.h"
 
 #include "common/store/state_database.h"
 
@@ -17,8 +18,6 @@
 
 namespace common::store {
 namespace {
-
-
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS domain_verification("
@@ -46,22 +45,7 @@ std::unexpected<Error> sqlite_fail(sqlite3* db, std::string_view what) {
               (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-Result<OwnedStatement> prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
-    return sqlite_fail(db, "prepare");
-  }
-  return OwnedStatement(raw);
-}
-
-// SQLITE_TRANSIENT: SQLite copies, so the caller's strings may go away.
-Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_view text) {
-  if (sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                          SQLITE_UTF8) != SQLITE_OK) {
-    return sqlite_fail(db, "bind");
-  }
-  return {};
-}
+constexpr std::string_view kWhat = "domain verification store";
 
 }  // namespace
 
@@ -82,17 +66,17 @@ Status DomainStatusStore::upsert(const std::string& domain, const std::string& t
   if (domain.empty()) return fail("domain verification store: empty domain");
   std::lock_guard lock(mutex_);
   sqlite3* c = db_.get();
-  auto statement = prepare(c, kUpsert);
+  auto statement = prepare(c, kUpsert, kWhat);
   if (!statement) return std::unexpected(statement.error());
   sqlite3_stmt* s = statement->get();
-  Status st = bind_text(c, s, 1, common::ascii_lower(domain));
-  if (st) st = bind_text(c, s, 2, tenant);
-  if (st) st = bind_text(c, s, 3, status);
+  Status st = bind_text(c, s, 1, common::ascii_lower(domain), kWhat);
+  if (st) st = bind_text(c, s, 2, tenant, kWhat);
+  if (st) st = bind_text(c, s, 3, status, kWhat);
   if (st) {
     int rc = checked_at ? sqlite3_bind_int64(s, 4, *checked_at) : sqlite3_bind_null(s, 4);
     if (rc != SQLITE_OK) st = sqlite_fail(c, "bind");
   }
-  if (st) st = bind_text(c, s, 5, details);
+  if (st) st = bind_text(c, s, 5, details, kWhat);
   if (st && sqlite3_step(s) != SQLITE_DONE) st = sqlite_fail(c, "write " + domain);
   return st;
 }
@@ -110,10 +94,10 @@ Status DomainStatusStore::set_pending(const std::string& domain, const std::stri
 Result<std::optional<DomainStatus>> DomainStatusStore::get(const std::string& domain) const {
   std::lock_guard lock(mutex_);
   sqlite3* c = db_.get();
-  auto statement = prepare(c, kGet);
+  auto statement = prepare(c, kGet, kWhat);
   if (!statement) return std::unexpected(statement.error());
   sqlite3_stmt* s = statement->get();
-  if (auto st = bind_text(c, s, 1, common::ascii_lower(domain)); !st) return std::unexpected(st.error());
+  if (auto st = bind_text(c, s, 1, common::ascii_lower(domain), kWhat); !st) return std::unexpected(st.error());
   int rc = sqlite3_step(s);
   if (rc == SQLITE_DONE) return std::optional<DomainStatus>();
   if (rc != SQLITE_ROW) return sqlite_fail(c, "read " + domain);

@@ -27,6 +27,21 @@ std::string column_text(sqlite3_stmt* statement, int column) {
   return value ? reinterpret_cast<const char*>(value) : "";
 }
 
+Result<OwnedStatement> prepare(sqlite3* db, const char* sql, std::string_view what) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+    return fail(std::string(what) + ": prepare: " + sqlite3_errmsg(db));
+  }
+  return OwnedStatement(raw);
+}
+
+Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_view text, std::string_view what) {
+  if (sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK) {
+    return fail(std::string(what) + ": bind: " + sqlite3_errmsg(db));
+  }
+  return {};
+}
+
 Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, const std::string& what) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(database.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

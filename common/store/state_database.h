@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "common/base/owned.h"
 #include "common/base/result.h"
@@ -34,5 +35,9 @@ Status exec(sqlite3* db, const char* sql);
 Result<std::string> query_text(sqlite3* db, const char* sql);
 // A text column, "" for NULL.
 std::string column_text(sqlite3_stmt* statement, int column);
+// A prepared statement; the error names `what` ("suppression list") and SQLite's message.
+Result<OwnedStatement> prepare(sqlite3* db, const char* sql, std::string_view what);
+// Binds text (SQLITE_TRANSIENT: SQLite copies, the caller's string may go away).
+Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_view text, std::string_view what);
 
 }  // namespace common::store
