@@ -8,5 +8,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/scripts/install-deps.sh"
 bash "$repo/scripts/build.sh"
+bash "$repo/scripts/dev-keys.sh"
 build="${STAMP_BUILD_DIR:-$repo/build}"
 exec "$build/mta/stamp-mta" --config "$repo/conf/dev/stamp-mta.yaml"
