@@ -163,7 +163,17 @@ std::expected<RewrittenHeaders, Reply> rewrite_headers(std::string_view section,
       out.text += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
     }
   }
-  if (!has("message-id")) out.text += "Message-ID: " + new_message_id(ctx.queue_id, ctx.hostname) + "\r\n";
+  for (const auto& f : kept) {
+    std::string* slot = f.lower == "message-id" ? &out.summary.message_id
+                        : f.lower == "from"     ? &out.summary.from
+                        : f.lower == "subject"  ? &out.summary.subject
+                                                : nullptr;
+    if (slot && slot->empty()) *slot = value_of(f).substr(0, kMaxSummaryField);
+  }
+  if (!has("message-id")) {
+    out.summary.message_id = new_message_id(ctx.queue_id, ctx.hostname);
+    out.text += "Message-ID: " + out.summary.message_id + "\r\n";
+  }
   if (!has("date")) out.text += "Date: " + common::rfc5322_date(std::time(nullptr)) + "\r\n";
   return out;
 }

@@ -29,11 +29,22 @@ struct HeaderContext {
   std::string queue_id;
 };
 
+// What the message log keeps of the header section (for webhooks), unfolded.
+struct HeaderSummary {
+  std::string message_id;
+  std::string from;
+  std::string subject;
+};
+
 struct RewrittenHeaders {
   std::string text;                       // the new header section, each field ending in CRLF
   LateFields late;                        // stream, tag, metadata, sender mode, return path
   std::optional<SenderDecision> sender;   // how to sign; nullopt when no policy applies
+  HeaderSummary summary;
 };
+
+// Bound on each summary field: the log is a record, not a copy of the message.
+inline constexpr std::size_t kMaxSummaryField = 998;
 
 // `section` is the header section as received (fields with CRLF, no blank line).
 std::expected<RewrittenHeaders, common::smtp::Reply> rewrite_headers(std::string_view section,

@@ -135,19 +135,25 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   // Outbound: the sandbox (dev) or the real scheduler with its resolver, TLS
   // contexts and message log.
   std::unique_ptr<common::dns::UnboundResolver> resolver;
-  std::unique_ptr<mta::MessageLog> message_log;
+  // The message log: every accepted message and every delivery attempt, in both modes.
+  auto opened_log = mta::MessageLog::open(config.state.database);
+  if (!opened_log) {
+    common::log::error("startup_failed").kv("error", opened_log.error().message);
+    return 1;
+  }
+  std::unique_ptr<mta::MessageLog> message_log = std::move(*opened_log);
   common::tls::OwnedSslCtx client_tls, client_tls_verified;
   std::unique_ptr<mta::DeliveryAgent> delivery;
   if (config.delivery.mode == mta::DeliveryMode::Sandbox) {
-    delivery = std::make_unique<mta::SandboxDelivery>(**loop, **spool, config.delivery.sandbox_directory, &*verp);
+    delivery = std::make_unique<mta::SandboxDelivery>(**loop, **spool, config.delivery.sandbox_directory, &*verp,
+                                                      message_log.get());
   } else {
     std::string forwarder;
     if (config.dns.resolver) forwarder = config.dns.resolver->host + "@" + std::to_string(config.dns.resolver->port);
     auto made = common::dns::UnboundResolver::create((*loop)->base(), forwarder);
-    auto log = mta::MessageLog::open(config.state.database);
     auto plain_ctx = common::tls::make_client_context(false, "");
     auto verified_ctx = common::tls::make_client_context(true, config.delivery.tls_ca_file.string());
-    for (const common::Error* e : {made ? nullptr : &made.error(), log ? nullptr : &log.error(),
+    for (const common::Error* e : {made ? nullptr : &made.error(),
                                    plain_ctx ? nullptr : &plain_ctx.error(), verified_ctx ? nullptr : &verified_ctx.error()}) {
       if (e) {
         common::log::error("startup_failed").kv("error", e->message);
@@ -155,7 +161,6 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
       }
     }
     resolver = std::move(*made);
-    message_log = std::move(*log);
     client_tls = std::move(*plain_ctx);
     client_tls_verified = std::move(*verified_ctx);
     delivery = std::make_unique<mta::DeliveryScheduler>(
@@ -171,7 +176,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   credentials.load_users(config.tenants);
   mta::SubmissionHandler handler(config.hostname, **spool, credentials,
                                  [&delivery](const std::string& id) { delivery->enqueue(id); },
-                                 suppressions->get());
+                                 suppressions->get(), message_log.get());
   handler.configure(std::make_shared<const mta::MtaConfig>(config), signer->get(), domain_verified);
   common::smtp::SmtpServer server(**loop, config.hostname, config.limits, tls.get(), handler);
   for (const auto& listener : config.listeners) {

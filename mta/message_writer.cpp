@@ -53,7 +53,7 @@ std::string make_received_header(const common::smtp::SessionContext& ctx, const 
 
 MessageWriter::MessageWriter(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context,
                              std::string received_header, const DkimSigner* signer, KeyLoader load_key,
-                             std::function<void(const std::string&, const LateFields&)> on_queued)
+                             std::function<void(const std::string&, const LateFields&, const HeaderSummary&)> on_queued)
     : spool_(std::move(spool)),
       header_context_(std::move(header_context)),
       received_(std::move(received_header)),
@@ -140,6 +140,7 @@ void MessageWriter::end_headers(std::size_t at, bool blank_line_follows) {
     common::log::info("smtp.sender_refused").kv("queue_id", spool_->id()).kv("reply", refusal_->first_line());
   } else {
     late_ = std::move(rewritten->late);
+    summary_ = std::move(rewritten->summary);
     if (rewritten->sender) start_signing(*rewritten->sender);
     if (!refusal_) {
       emit(rewritten->text);
@@ -168,12 +169,13 @@ void MessageWriter::finish(std::function<void(common::smtp::Reply)> done) {
     return;
   }
   std::string id = spool_->id();
-  spool_->commit(late_, [id, late = late_, on_queued = on_queued_, done = std::move(done)](common::Status status) {
+  spool_->commit(late_, [id, late = late_, summary = summary_, on_queued = on_queued_,
+                         done = std::move(done)](common::Status status) {
     if (!status) {
       done(common::smtp::Reply::make(451, "4.3.0", "Temporary failure writing the queue, try again later"));
       return;
     }
-    on_queued(id, late);
+    on_queued(id, late, summary);
     done(common::smtp::Reply::make(250, "2.0.0", "Ok: queued as " + id));
   });
 }

@@ -29,7 +29,8 @@ class MessageWriter final : public common::smtp::MessageSink {
 
   MessageWriter(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context, std::string received_header,
                 const DkimSigner* signer, KeyLoader load_key,
-                std::function<void(const std::string& queue_id, const LateFields& late)> on_queued);
+                std::function<void(const std::string& queue_id, const LateFields& late,
+                                   const HeaderSummary& summary)> on_queued);
 
   void write(std::string_view bytes) override;
   void finish(std::function<void(common::smtp::Reply)> done) override;
@@ -49,7 +50,8 @@ class MessageWriter final : public common::smtp::MessageSink {
   std::string received_;
   const DkimSigner* signer_;
   KeyLoader load_key_;
-  std::function<void(const std::string&, const LateFields&)> on_queued_;
+  std::function<void(const std::string&, const LateFields&, const HeaderSummary&)> on_queued_;
+  HeaderSummary summary_;
   bool in_headers_ = true;
   std::string headers_;        // the header section while it is being scanned
   std::size_t scan_pos_ = 0;   // start of the first line not yet classified

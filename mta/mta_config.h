@@ -133,6 +133,10 @@ struct DeliveryConfig {
   DeliveryMode mode = DeliveryMode::Sandbox;
   std::filesystem::path sandbox_directory;  // one .eml per recipient, as it would go on the wire
   std::optional<HostPort> relay_host;       // send everything here instead of MX lookups
+  // Single-server installs: mail to a Return-Path domain (a tenant's return_path
+  // or operator.bounce_domain), such as stamp-mta's own DSNs, goes straight to
+  // stamp-bounced here instead of through DNS.
+  std::optional<HostPort> bounce_handoff;
   std::string helo_name;                    // default: hostname
   std::uint16_t mx_port = 25;               // port of MX hosts (tests point it elsewhere)
   OutboundTls tls_default = OutboundTls::Opportunistic;

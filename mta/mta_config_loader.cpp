@@ -517,6 +517,10 @@ void read_delivery(MapReader& root, DeliveryConfig& delivery) {
   if (block.read_endpoint("relay_host", relay, HostRule::IpOrDomain, kRemotePorts)) {
     delivery.relay_host = to_host_port(std::move(relay));
   }
+  Endpoint handoff;
+  if (block.read_endpoint("bounce_handoff", handoff, HostRule::IpOrDomain, kRemotePorts)) {
+    delivery.bounce_handoff = to_host_port(std::move(handoff));
+  }
   block.read_domain("helo_name", delivery.helo_name);
   block.read_unsigned("mx_port", delivery.mx_port, {kRemotePorts.min, kRemotePorts.max});
   read_outbound_tls(block, delivery);
@@ -684,6 +688,17 @@ MtaConfigLoad load_mta_config(const std::filesystem::path& file) {
   load.problems = diagnostics.sorted();
   if (diagnostics.empty()) load.config = std::move(config);
   return load;
+}
+
+std::set<std::string, std::less<>> return_path_domains(const MtaConfig& config) {
+  std::set<std::string, std::less<>> domains;
+  for (const auto& tenant : config.tenants) {
+    for (const auto& domain : tenant.domains) domains.insert(common::ascii_lower(domain.return_path));
+  }
+  if (!config.operator_config.bounce_domain.empty()) {
+    domains.insert(common::ascii_lower(config.operator_config.bounce_domain));
+  }
+  return domains;
 }
 
 }  // namespace mta

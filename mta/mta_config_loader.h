@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/config/diagnostics.h"
@@ -22,5 +24,10 @@ struct MtaConfigLoad {
 };
 
 MtaConfigLoad load_mta_config(const std::filesystem::path& file);
+
+// Every Return-Path domain of this configuration, lower case: each tenant
+// domain's return_path and operator.bounce_domain. Mail to these comes back to
+// stamp-bounced.
+std::set<std::string, std::less<>> return_path_domains(const MtaConfig& config);
 
 }  // namespace mta

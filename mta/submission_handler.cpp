@@ -40,12 +40,13 @@ Reply suppressed_reply(common::store::SuppressionReason reason) {
 
 SubmissionHandler::SubmissionHandler(std::string hostname, FsSpool& spool, CredentialChecker& credentials,
                                      std::function<void(const std::string&)> on_queued,
-                                     const common::store::SuppressionStore* suppressions)
+                                     const common::store::SuppressionStore* suppressions, MessageLog* message_log)
     : hostname_(std::move(hostname)),
       spool_(spool),
       credentials_(credentials),
       on_queued_(std::move(on_queued)),
-      suppressions_(suppressions) {}
+      suppressions_(suppressions),
+      message_log_(message_log) {}
 
 void SubmissionHandler::authenticate(const common::smtp::SessionContext&, std::string_view user,
                                      std::string_view password,
@@ -118,10 +119,18 @@ std::unique_ptr<MessageWriter> SubmissionHandler::make_writer(std::unique_ptr<Sp
   std::string tenant = meta.tenant;
   std::string from = meta.envelope.mail_from.sender.to_string();
   std::size_t recipients = meta.envelope.recipients.size();
-  auto on_queued = [this, session, tenant, from, recipients](const std::string& queue_id, const LateFields& late) {
+  std::vector<std::string> recipient_list;
+  for (const auto& r : meta.envelope.recipients) recipient_list.push_back(r.address.to_string());
+  auto on_queued = [this, session, tenant, from, recipients, recipient_list, arrival = meta.arrival](
+                       const std::string& queue_id, const LateFields& late, const HeaderSummary& summary) {
     common::log::info("queue.accepted").kv("queue_id", queue_id).kv("session", session).kv("tenant", tenant)
         .kv("from", from).kv("recipients", recipients).kv("sender_mode", late.sender_mode)
         .kv("stream", late.stream).kv("tag", late.tag).kv("signed", !late.prepend.empty());
+    if (message_log_) {
+      message_log_->record(AcceptedMessage{queue_id, tenant, late.stream.empty() ? kDefaultStream : late.stream,
+                                           late.tag, late.metadata, summary.message_id, summary.from,
+                                           summary.subject, from, recipient_list, arrival});
+    }
     on_queued_(queue_id);
   };
   return std::make_unique<MessageWriter>(std::move(spool), std::move(header_context), std::move(received), signer_,

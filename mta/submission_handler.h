@@ -20,15 +20,18 @@
 #include "mta/queue/fs_spool.h"
 #include "mta/sender_policy.h"
 #include "mta/signing/dkim_signer.h"
+#include "mta/state/message_log.h"
 
 namespace mta {
 
 class SubmissionHandler final : public common::smtp::SessionHandler {
  public:
-  // `suppressions` may be null (no RCPT check); it must outlive the handler.
+  // `suppressions` may be null (no RCPT check), as may `message_log` (accepted
+  // messages are not recorded); both must outlive the handler.
   SubmissionHandler(std::string hostname, FsSpool& spool, CredentialChecker& credentials,
                     std::function<void(const std::string& queue_id)> on_queued,
-                    const common::store::SuppressionStore* suppressions = nullptr);
+                    const common::store::SuppressionStore* suppressions = nullptr,
+                    MessageLog* message_log = nullptr);
 
   // Tenants and the operator for the sender policy (at start and on SIGHUP),
   // the DKIM signer (may be null) and whether a tenant domain is verified.
@@ -62,6 +65,7 @@ class SubmissionHandler final : public common::smtp::SessionHandler {
   CredentialChecker& credentials_;
   std::function<void(const std::string&)> on_queued_;
   const common::store::SuppressionStore* suppressions_;
+  MessageLog* message_log_;
   std::shared_ptr<const MtaConfig> config_;
   const DkimSigner* signer_ = nullptr;
   DomainVerified verified_;

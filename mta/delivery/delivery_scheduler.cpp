@@ -9,6 +9,7 @@
 #include "common/base/log.h"
 #include "common/smtp/dot_stuffing.h"
 #include "mta/delivery/dsn_sender.h"
+#include "mta/mta_config_loader.h"
 #include "mta/state/message_log.h"
 
 namespace mta {
@@ -80,11 +81,15 @@ DeliveryScheduler::DeliveryScheduler(common::event::EventLoop& loop, FsSpool& sp
       tls_(tls),
       routes_(resolver, config.delivery.relay_host, config.delivery.mx_port),
       random_(std::random_device{}()),
-      alive_(std::make_shared<bool>(true)) {}
+      alive_(std::make_shared<bool>(true)) {
+  handoff_domains_ = return_path_domains(config);
+  routes_.set_bounce_handoff(config.delivery.bounce_handoff, handoff_domains_);
+}
 
 DeliveryScheduler::~DeliveryScheduler() { *alive_ = false; }
 
 std::string DeliveryScheduler::destination_key(const std::string& domain) const {
+  if (delivery_.bounce_handoff && handoff_domains_.contains(domain)) return domain;
   return delivery_.relay_host ? "[relay]" : domain;
 }
 
@@ -127,6 +132,8 @@ void DeliveryScheduler::reload(const MtaConfig& config) {
   delivery_.relay_host = keep_relay;
   delivery_.mx_port = keep_port;
   hostname_ = config.hostname;
+  handoff_domains_ = return_path_domains(config);
+  routes_.set_bounce_handoff(delivery_.bounce_handoff, handoff_domains_);
   for (auto& [key, destination] : destinations_) {
     apply_policy(*destination);
     pump(*destination);
@@ -548,7 +555,23 @@ void DeliveryScheduler::finish_message(const std::shared_ptr<Message>& message) 
   auto parsed = contents ? parse_queue_file(*contents) : std::unexpected(contents.error());
   if (parsed) input.original_message = parsed->message;
   const std::size_t reported = input.recipients.size();
-  queue_dsn(spool_, message->meta, std::move(input),
+  // RFC 3464 goes to the envelope's return path, and for tenant mail that was
+  // the VERP address on the wire, not the application's MAIL FROM: the report
+  // reaches stamp-bounced (directly, with delivery.bounce_handoff), which
+  // classifies it, suppresses and tells the tenant by webhook.
+  std::optional<common::smtp::Mailbox> report_to;
+  if (uses_verp(*message)) {
+    std::uint32_t first_failed = 0;
+    for (std::size_t i = 0; i < message->state.recipients.size(); ++i) {
+      if (message->state.recipients[i].status == RecipientStatus::Bounced) {
+        first_failed = static_cast<std::uint32_t>(i);
+        break;
+      }
+    }
+    report_to = common::smtp::Mailbox{verp_->encode({message->meta.id, first_failed}),
+                                      message->meta.late.return_path_domain};
+  }
+  queue_dsn(spool_, message->meta, std::move(input), report_to,
             [this, alive = alive_, message, reported](common::Result<std::string> id) {
               if (!*alive) return;
               if (!id) {

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -102,6 +103,7 @@ class DeliveryScheduler final : public DeliveryAgent {
   std::string hostname_;
   TlsContexts tls_;
   RouteResolver routes_;
+  std::set<std::string, std::less<>> handoff_domains_;  // Return-Path domains (bounce hand-off)
   std::unordered_map<std::string, std::shared_ptr<Message>> messages_;
   std::unordered_map<std::string, std::unique_ptr<Destination>> destinations_;
   std::size_t connections_ = 0;  // all destinations, against delivery.max_connections

@@ -14,6 +14,7 @@ bool wants_failure_report(const common::smtp::MailFrom& mail, const common::smtp
 }
 
 void queue_dsn(FsSpool& spool, const QueuedMessage& original, DsnInput input,
+               const std::optional<common::smtp::Mailbox>& report_to,
                std::function<void(common::Result<std::string>)> done) {
   QueuedMessage meta;
   meta.id = new_queue_id();
@@ -23,7 +24,7 @@ void queue_dsn(FsSpool& spool, const QueuedMessage& original, DsnInput input,
   meta.helo = input.reporting_mta;
   meta.envelope.mail_from.sender = {};  // <>
   common::smtp::Recipient to;
-  to.address = original.envelope.mail_from.sender;
+  to.address = report_to ? *report_to : original.envelope.mail_from.sender;
   to.notify.given = true;
   to.notify.never = true;  // RFC 3461 6.2: no DSN about a DSN
   meta.envelope.recipients.push_back(std::move(to));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,11 @@
 
 namespace mta {
 
-// `done` runs on the loop with the DSN's queue id once it is durable.
+// `done` runs on the loop with the DSN's queue id once it is durable. The
+// report goes to `report_to` when given (the VERP return path of tenant mail),
+// else to the original envelope sender.
 void queue_dsn(FsSpool& spool, const QueuedMessage& original, DsnInput input,
+               const std::optional<common::smtp::Mailbox>& report_to,
                std::function<void(common::Result<std::string>)> done);
 
 // RFC 3461 4.1: whether the sender asked (or did not object) to hear of a failure.

@@ -1,6 +1,8 @@
 // RouteResolver implementation. See route_resolver.h.
 #include "mta/delivery/route_resolver.h"
 
+#include "common/base/ascii.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -34,7 +36,16 @@ RouteResolver::RouteResolver(common::dns::Resolver& resolver, std::optional<Host
                              std::uint16_t mx_port)
     : resolver_(resolver), relay_host_(std::move(relay_host)), mx_port_(mx_port), random_(std::random_device{}()) {}
 
+void RouteResolver::set_bounce_handoff(std::optional<HostPort> handoff, std::set<std::string, std::less<>> domains) {
+  bounce_handoff_ = std::move(handoff);
+  bounce_domains_ = std::move(domains);
+}
+
 void RouteResolver::resolve(const std::string& domain, std::function<void(Route)> done) {
+  if (bounce_handoff_ && bounce_domains_.contains(common::ascii_lower(domain))) {
+    resolve_single(bounce_handoff_->host, bounce_handoff_->port, false, std::move(done));
+    return;
+  }
   if (relay_host_) {
     resolve_single(relay_host_->host, relay_host_->port, false, std::move(done));
     return;

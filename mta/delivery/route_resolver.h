@@ -3,13 +3,15 @@
 // host's addresses in turn; the domain's own addresses when it has no MX
 // (implicit MX); a permanent failure for NXDOMAIN and for a null MX (RFC 7505);
 // a temporary one when DNS cannot answer now. With a relay host configured,
-// every domain routes there.
+// every domain routes there. With a bounce hand-off configured, the local
+// Return-Path domains route to it first (stamp-bounced on the same server).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,9 @@ class RouteResolver {
   RouteResolver(common::dns::Resolver& resolver, std::optional<HostPort> relay_host, std::uint16_t mx_port);
   void resolve(const std::string& domain, std::function<void(Route)> done);
 
+  // The Return-Path domains (lower case) whose mail goes to `handoff`; nullopt: none.
+  void set_bounce_handoff(std::optional<HostPort> handoff, std::set<std::string, std::less<>> domains);
+
   static constexpr std::size_t kMaxMxHosts = 10;  // more are ignored, as in Postfix (smtp_mx_address_limit)
 
  private:
@@ -47,6 +52,8 @@ class RouteResolver {
 
   common::dns::Resolver& resolver_;
   std::optional<HostPort> relay_host_;
+  std::optional<HostPort> bounce_handoff_;
+  std::set<std::string, std::less<>> bounce_domains_;
   std::uint16_t mx_port_;
   std::mt19937 random_;
 };

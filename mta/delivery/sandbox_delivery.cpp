@@ -1,6 +1,8 @@
 // SandboxDelivery implementation. See sandbox_delivery.h.
 #include "mta/delivery/sandbox_delivery.h"
 
+#include <ctime>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -59,8 +61,8 @@ std::string envelope_json(const QueuedMessage& meta, std::size_t index, const co
 }  // namespace
 
 SandboxDelivery::SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory,
-                                 const common::verp::VerpCodec* verp)
-    : loop_(loop), spool_(spool), directory_(std::move(directory)), verp_(verp), alive_(std::make_shared<bool>(true)),
+                                 const common::verp::VerpCodec* verp, MessageLog* log)
+    : loop_(loop), spool_(spool), directory_(std::move(directory)), verp_(verp), log_(log), alive_(std::make_shared<bool>(true)),
       pool_(std::make_unique<common::WorkerPool>("stamp-sandbox", 1)) {}
 
 SandboxDelivery::~SandboxDelivery() {
@@ -115,6 +117,11 @@ common::Status SandboxDelivery::deliver(const std::string& queue_id) {
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     common::log::info("delivery.sandbox").kv("queue_id", queue_id).kv("rcpt", recipients[i].address.to_string())
         .kv("file", (directory_ / (queue_id + "-" + std::to_string(i) + ".eml")).string()).kv("status", "delivered");
+    if (log_) {
+      log_->record(MessageLogEntry{queue_id, parsed->meta.tenant, parsed->meta.envelope.mail_from.sender.to_string(),
+                                   recipients[i].address.to_string(), "delivered", "sandbox",
+                                   "250 written to the sandbox", 1, static_cast<std::int64_t>(std::time(nullptr))});
+    }
   }
   if (auto st = spool_.remove(queue_id); !st) return st;
   return {};

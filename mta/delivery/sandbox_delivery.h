@@ -16,13 +16,16 @@
 #include "common/verp/verp_codec.h"
 #include "mta/delivery/delivery_agent.h"
 #include "mta/queue/fs_spool.h"
+#include "mta/state/message_log.h"
 
 namespace mta {
 
 class SandboxDelivery final : public DeliveryAgent {
  public:
+  // `log` (may be null) records each recipient as delivered, as the SMTP
+  // scheduler does, so Delivery webhooks work in the sandbox too.
   SandboxDelivery(common::event::EventLoop& loop, FsSpool& spool, std::filesystem::path directory,
-                  const common::verp::VerpCodec* verp);
+                  const common::verp::VerpCodec* verp, MessageLog* log = nullptr);
   ~SandboxDelivery() override;
 
   void enqueue(const std::string& queue_id) override;
@@ -38,6 +41,7 @@ class SandboxDelivery final : public DeliveryAgent {
   FsSpool& spool_;
   std::filesystem::path directory_;
   const common::verp::VerpCodec* verp_;
+  MessageLog* log_;
   std::atomic<bool> stopping_{false};
   std::shared_ptr<bool> alive_;
   std::unique_ptr<common::WorkerPool> pool_;

@@ -22,13 +22,14 @@
 #include <system_error>
 #include <utility>
 
+#include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/owned.h"
 
 namespace mta {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 using common::store::exec;
 using common::store::OwnedSqlite;
@@ -50,6 +51,26 @@ constexpr const char* kSchemaV1 =
     "  at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS message_log_queue_id ON message_log(queue_id);"
     "CREATE INDEX IF NOT EXISTS message_log_recipient_at ON message_log(recipient, at);";
+
+// Version 2: the accepted messages, for stamp-bounced's webhooks.
+constexpr const char* kSchemaV2 =
+    "CREATE TABLE IF NOT EXISTS message("
+    "  queue_id TEXT PRIMARY KEY,"
+    "  tenant TEXT,"
+    "  stream TEXT,"
+    "  tag TEXT,"
+    "  metadata TEXT,"  /* a JSON object */
+    "  message_id TEXT,"
+    "  from_header TEXT,"
+    "  subject TEXT,"
+    "  sender TEXT,"
+    "  recipients TEXT,"  /* a JSON array, in envelope order */
+    "  accepted_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS message_accepted_at ON message(accepted_at);";
+
+constexpr const char* kInsertMessage =
+    "INSERT OR REPLACE INTO message(queue_id, tenant, stream, tag, metadata, message_id, from_header, subject, "
+    "sender, recipients, accepted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 constexpr const char* kInsert =
     "INSERT INTO message_log(queue_id, tenant, sender, recipient, status, remote, reply, attempt, "
@@ -77,8 +98,10 @@ common::Status migrate(sqlite3* db) {
   }
   if (version == kSchemaVersion) return {};
   if (auto st = exec(db, "BEGIN IMMEDIATE"); !st) return st;
-  common::Status st = exec(db, kSchemaV1);
-  if (st) st = exec(db, "PRAGMA user_version = 1");
+  common::Status st;
+  if (version < 1) st = exec(db, kSchemaV1);
+  if (st && version < 2) st = exec(db, kSchemaV2);
+  if (st) st = exec(db, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   if (st) st = exec(db, "COMMIT");
   if (!st) rollback(db);
   return st;
@@ -112,17 +135,56 @@ common::Status insert_row(sqlite3* db, sqlite3_stmt* statement, const MessageLog
   return st;
 }
 
+std::string json_object(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out = "{";
+  for (const auto& [key, value] : fields) {
+    if (out.size() > 1) out += ",";
+    out += common::json_quote(key) + ":" + common::json_quote(value);
+  }
+  return out + "}";
+}
+
+std::string json_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ",";
+    out += common::json_quote(item);
+  }
+  return out + "]";
+}
+
+common::Status insert_message(sqlite3* db, sqlite3_stmt* statement, const AcceptedMessage& m) {
+  const std::string metadata = json_object(m.metadata);
+  const std::string recipients = json_array(m.recipients);
+  common::Status st;
+  int index = 1;
+  for (const std::string* text : {&m.queue_id, &m.tenant, &m.stream, &m.tag, &metadata, &m.message_id, &m.from,
+                                  &m.subject, &m.sender, &recipients}) {
+    if (st) st = bind_text(db, statement, index++, *text);
+  }
+  if (st && sqlite3_bind_int64(statement, 11, m.accepted_at) != SQLITE_OK) st = sqlite_fail(db, "bind accepted_at");
+  if (st && sqlite3_step(statement) != SQLITE_DONE) st = sqlite_fail(db, "insert message");
+  int reset_rc = sqlite3_reset(statement);
+  if (st && reset_rc != SQLITE_OK) st = sqlite_fail(db, "reset");
+  if (sqlite3_clear_bindings(statement) != SQLITE_OK && st) st = sqlite_fail(db, "clear bindings");
+  return st;
+}
+
 }  // namespace
 
 struct MessageLog::Database {
   std::string path;
   OwnedSqlite db;
-  OwnedStatement insert;  // declared after db: finalized before the connection closes
+  OwnedStatement insert;          // declared after db: finalized before the connection closes
+  OwnedStatement insert_message;
 
-  common::Status write_batch(std::span<const MessageLogEntry> rows) {
+  common::Status write_batch(std::span<const Row> rows) {
     if (auto st = exec(db.get(), "BEGIN IMMEDIATE"); !st) return st;
     for (const auto& row : rows) {
-      if (auto st = insert_row(db.get(), insert.get(), row); !st) {
+      common::Status written = std::holds_alternative<MessageLogEntry>(row)
+                                   ? insert_row(db.get(), insert.get(), std::get<MessageLogEntry>(row))
+                                   : mta::insert_message(db.get(), insert_message.get(), std::get<AcceptedMessage>(row));
+      if (auto st = written; !st) {
         rollback(db.get());
         return st;
       }
@@ -153,6 +215,11 @@ common::Result<std::unique_ptr<MessageLog>> MessageLog::open(
     return sqlite_fail(c, where + ": prepare insert");
   }
   db->insert.reset(statement);
+  statement = nullptr;
+  if (sqlite3_prepare_v3(c, kInsertMessage, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) != SQLITE_OK) {
+    return sqlite_fail(c, where + ": prepare insert message");
+  }
+  db->insert_message.reset(statement);
   try {
     return std::unique_ptr<MessageLog>(new MessageLog(std::move(db)));
   } catch (const std::system_error& e) {  // no thread could be started
@@ -172,7 +239,11 @@ MessageLog::~MessageLog() {
   if (writer_.joinable()) writer_.join();
 }
 
-void MessageLog::record(MessageLogEntry entry) {
+void MessageLog::record(MessageLogEntry entry) { queue_row(std::move(entry)); }
+
+void MessageLog::record(AcceptedMessage message) { queue_row(std::move(message)); }
+
+void MessageLog::queue_row(Row entry) {
   bool queued = false;
   bool first_dropped = false;
   {
@@ -212,7 +283,7 @@ void MessageLog::run() {
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
     if (queued_.empty()) return;  // stopping, and everything is written
-    std::vector<MessageLogEntry> work;
+    std::vector<Row> work;
     work.swap(queued_);
     std::uint64_t dropped = std::exchange(dropped_unreported_, 0);
     lock.unlock();
@@ -223,7 +294,7 @@ void MessageLog::run() {
     }
     for (std::size_t begin = 0; begin < work.size(); begin += kMaxBatch) {
       std::size_t count = std::min(kMaxBatch, work.size() - begin);
-      auto st = db_->write_batch(std::span<const MessageLogEntry>(work).subspan(begin, count));
+      auto st = db_->write_batch(std::span<const Row>(work).subspan(begin, count));
       if (!st) {
         common::log::error("message_log.write_failed")
             .kv("database", db_->path)

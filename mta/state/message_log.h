@@ -1,4 +1,5 @@
-// MessageLog: the per-recipient outcome of every delivery attempt, in the state
+// MessageLog: every accepted message (table `message`) and the per-recipient
+// outcome of every delivery attempt (table `message_log`), in the state
 // database (SQLite, WAL), for webhooks, the API and operators to read later.
 //
 // record() is called on the event loop and only appends to a queue in memory;
@@ -14,6 +15,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/base/result.h"
@@ -32,6 +35,23 @@ struct MessageLogEntry {
   std::int64_t at = 0;    // unix seconds
 };
 
+// One accepted message: what stamp-bounced needs to turn a bounce into a webhook
+// (Postmark's Tag, MessageStream, Metadata, MessageID, From, Subject), keyed by
+// the queue id a VERP token carries. Table `message`.
+struct AcceptedMessage {
+  std::string queue_id;
+  std::string tenant;
+  std::string stream;
+  std::string tag;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::string message_id;  // the Message-ID header's value
+  std::string from;        // the From header as sent (after the sender mode)
+  std::string subject;     // the Subject header, unfolded, as received
+  std::string sender;      // the envelope sender as the application gave it
+  std::vector<std::string> recipients;  // in envelope order: the VERP token's index
+  std::int64_t accepted_at = 0;         // unix seconds
+};
+
 class MessageLog {
  public:
   // Opens (creating when needed) the database and its schema; starts the writer.
@@ -39,6 +59,7 @@ class MessageLog {
   ~MessageLog();  // writes what is queued, then stops
 
   void record(MessageLogEntry entry);  // any thread; never blocks on the disk
+  void record(AcceptedMessage message);  // the same, for the `message` table
   void flush();                        // waits until everything recorded so far is committed (tests, shutdown)
 
   static constexpr std::size_t kMaxBatch = 1000;
@@ -67,7 +88,9 @@ class MessageLog {
   mutable std::mutex mutex_;
   std::condition_variable wake_;       // entries queued, or stopping
   std::condition_variable progress_;   // a batch was handled (for flush)
-  std::vector<MessageLogEntry> queued_;
+  using Row = std::variant<MessageLogEntry, AcceptedMessage>;
+  void queue_row(Row row);
+  std::vector<Row> queued_;
   std::uint64_t accepted_ = 0;         // entries record() queued, ever
   std::uint64_t handled_ = 0;          // of those, committed or failed
   std::uint64_t dropped_unreported_ = 0;  // since the writer last logged message_log.dropped

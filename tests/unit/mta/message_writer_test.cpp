@@ -40,7 +40,7 @@ struct Spool {
     mta::HeaderContext ctx;
     ctx.hostname = "mta.example";
     mta::MessageWriter sink(std::move(*writer), ctx, "Received: test\r\n", nullptr, nullptr,
-                            [&](const std::string& id, const mta::LateFields&) { queued_id = id; });
+                            [&](const std::string& id, const mta::LateFields&, const mta::HeaderSummary&) { queued_id = id; });
     for (std::size_t i = 0; i < input.size(); i += chunk) sink.write(input.substr(i, chunk));
     common::smtp::Reply reply{0, "", {}};
     sink.finish([&](common::smtp::Reply r) {

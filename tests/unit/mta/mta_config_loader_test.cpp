@@ -415,7 +415,7 @@ const std::vector<TailCase> kDeliveryErrorCases = {
      "delivery: { mode: smtp, retries: 3 }\n"
      "state: { database: state.db, journal: wal }\n",
      {"{dir}/mta.yaml:5:25: delivery: unknown key \"retries\" (allowed: mode, sandbox_directory, "
-      "relay_host, helo_name, mx_port, tls, max_connections, limits, domain_limits, retry, "
+      "relay_host, bounce_handoff, helo_name, mx_port, tls, max_connections, limits, domain_limits, retry, "
       "timeouts)",
       "{dir}/mta.yaml:6:30: state: unknown key \"journal\" (allowed: database)"}},
     {"unknown keys in nested delivery blocks list every allowed key",
@@ -591,7 +591,7 @@ const std::vector<TenantCase> kTenantErrorCases = {
       "false, got \"yes\"",
       "{dir}/mta.yaml:13:3: operator: unknown key \"colour\" (allowed: domain, from_address, "
       "bounce_domain, name, display_name_pattern, dkim, sending_addresses, "
-      "require_verified_domains, verp_key_file)"}},
+      "require_verified_domains, sender_confirmation_url, verp_key_file)"}},
     {"verified senders need operator.domain",
      "",
      {{"acme.yaml", "verified_senders: [jane@example.org]\n"}},

@@ -291,7 +291,7 @@ BOOST_FIXTURE_TEST_CASE(shares_the_file_with_the_message_log, Fixture) {
     log->flush();
     BOOST_TEST(log->stats().written == 1u);
     BOOST_TEST(find(*store, "shared-file@example.net").has_value());
-    BOOST_TEST(scalar(file, "PRAGMA user_version") == "1");
+    BOOST_TEST(scalar(file, "PRAGMA user_version") == "2");
     BOOST_TEST(scalar(file, "SELECT count(*) FROM message_log") == "1");
     BOOST_TEST(scalar(file, "SELECT count(*) FROM suppressions") == "1");
 

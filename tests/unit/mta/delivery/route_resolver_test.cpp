@@ -132,4 +132,21 @@ BOOST_AUTO_TEST_CASE(a_relay_host_takes_everything_without_mx_lookups) {
   BOOST_TEST((resolve(unknown, "x.example").kind == mta::Route::Kind::TemporaryFailure));
 }
 
+BOOST_AUTO_TEST_CASE(return_path_domains_go_to_the_bounce_handoff_before_any_relay) {
+  ScriptedResolver dns;
+  dns.mx["example.net"] = {Outcome::Ok, {{10, "mx.example.net"}}, ""};
+  dns.addresses["mx.example.net"] = ips({"192.0.2.7"});
+  mta::RouteResolver routes(dns, std::nullopt, 25);
+  routes.set_bounce_handoff(mta::HostPort{"127.0.0.1", 2525}, {"pm-bounces.acme.test", "bounces.vendor.test"});
+  auto handed = resolve(routes, "PM-Bounces.Acme.test");  // domains compare case-insensitively
+  BOOST_TEST(hosts(handed) == std::vector<std::string>{"127.0.0.1/127.0.0.1"});
+  BOOST_TEST(handed.targets.front().port == 2525);
+  BOOST_TEST(hosts(resolve(routes, "example.net")) == std::vector<std::string>{"mx.example.net/192.0.2.7"});
+
+  mta::RouteResolver relayed(dns, mta::HostPort{"192.0.2.60", 587}, 25);
+  relayed.set_bounce_handoff(mta::HostPort{"127.0.0.1", 2525}, {"bounces.vendor.test"});
+  BOOST_TEST(resolve(relayed, "bounces.vendor.test").targets.front().port == 2525);
+  BOOST_TEST(resolve(relayed, "example.net").targets.front().address == "192.0.2.60");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -172,11 +172,11 @@ BOOST_FIXTURE_TEST_CASE(reopening_keeps_the_rows, Fixture) {
   }
 }
 
-BOOST_FIXTURE_TEST_CASE(the_database_is_in_wal_mode_with_schema_version_1, Fixture) {
+BOOST_FIXTURE_TEST_CASE(the_database_is_in_wal_mode_with_schema_version_2, Fixture) {
   auto log = open_log(file);
   auto db = connect(file);
   BOOST_TEST(scalar(db.get(), "PRAGMA journal_mode") == "wal");
-  BOOST_TEST(scalar(db.get(), "PRAGMA user_version") == "1");
+  BOOST_TEST(scalar(db.get(), "PRAGMA user_version") == "2");
   auto indexes =
       query(db.get(),
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message_log' "
@@ -190,11 +190,46 @@ BOOST_FIXTURE_TEST_CASE(a_newer_schema_is_refused, Fixture) {
     sqlite3* raw = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &raw) == SQLITE_OK);
     OwnedSqlite db(raw);
-    exec(db.get(), "PRAGMA user_version = 2");
+    exec(db.get(), "PRAGMA user_version = 3");
   }
   auto log = mta::MessageLog::open(file);
   BOOST_REQUIRE(!log);
   BOOST_TEST(log.error().message.find("newer") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(accepted_messages_are_recorded_and_a_version_1_file_is_upgraded, Fixture) {
+  {
+    sqlite3* raw = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &raw) == SQLITE_OK);
+    OwnedSqlite db(raw);
+    exec(db.get(), "CREATE TABLE message_log(id INTEGER PRIMARY KEY, queue_id TEXT NOT NULL, tenant TEXT, "
+                   "sender TEXT, recipient TEXT NOT NULL, status TEXT NOT NULL, remote TEXT, reply TEXT, "
+                   "attempt INTEGER, at INTEGER NOT NULL)");
+    exec(db.get(), "PRAGMA user_version = 1");
+  }
+  auto log = open_log(file);
+  mta::AcceptedMessage m;
+  m.queue_id = "1A2B3C4D5E6F7081";
+  m.tenant = "acme";
+  m.stream = "outbound";
+  m.tag = "welcome";
+  m.metadata = {{"user-id", "42"}, {"quote\"d", "line\nbreak"}};
+  m.message_id = "<id@acme.test>";
+  m.from = "Ann <ann@acme.test>";
+  m.subject = "Hello";
+  m.sender = "app@acme.test";
+  m.recipients = {"a@example.net", "b@example.net"};
+  m.accepted_at = 1800000000;
+  log->record(m);
+  log->flush();
+  auto db = connect(file);
+  BOOST_TEST(scalar(db.get(), "PRAGMA user_version") == "2");
+  auto rows = query(db.get(), "SELECT tenant, stream, tag, metadata, message_id, from_header, subject, recipients, "
+                              "accepted_at FROM message WHERE queue_id = '1A2B3C4D5E6F7081'");
+  BOOST_TEST(rows == (std::vector<std::vector<std::string>>{
+                         {"acme", "outbound", "welcome", R"({"user-id":"42","quote\"d":"line\nbreak"})",
+                          "<id@acme.test>", "Ann <ann@acme.test>", "Hello", R"(["a@example.net","b@example.net"])",
+                          "1800000000"}}));
 }
 
 BOOST_AUTO_TEST_CASE(an_unusable_path_is_an_error_not_an_exception) {
