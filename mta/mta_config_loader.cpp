@@ -19,9 +19,8 @@
 #include "common/base/ascii.h"
 #include "common/auth/password_hash.h"
 #include "common/config/listener_reader.h"
+#include "common/config/server_reader.h"
 #include "common/config/map_reader.h"
-#include "common/config/smtp_limits_reader.h"
-#include "common/config/tls_reader.h"
 #include "common/config/yaml_document.h"
 
 namespace mta {
@@ -597,40 +596,17 @@ void read_server_file(const YamlDocument& document,
                       const std::set<std::string, std::less<>>& tenants,
                       const TenantsSeen& seen, MtaConfig& config, Diagnostics& diagnostics) {
   MapReader root(document, diagnostics);
-  root.read_domain("hostname", config.hostname, Need::Required);
-
-  MapReader log = root.read_map("log");
-  log.read_enum("level", config.log_level,
-                {{"debug", common::log::Level::Debug},
-                 {"info", common::log::Level::Info},
-                 {"warning", common::log::Level::Warning},
-                 {"error", common::log::Level::Error}});
-  log.finish();
-
   auto check_tenant = [&](std::string_view tenant) -> std::optional<std::string> {
     if (tenants.contains(tenant)) return std::nullopt;
     return "unknown tenant " + quote_text(tenant) + " (there is no " +
            std::string(kTenantsDirectory) + "/" + std::string(tenant) + ".yaml)";
   };
-  config.listeners = common::config::read_listeners(root, "listeners", check_tenant);
-
-  MapReader tls = root.read_map("tls");
-  if (root.has("tls")) {
-    config.tls = common::config::read_tls(tls);
-  } else {
-    auto starttls =
-        std::find_if(config.listeners.begin(), config.listeners.end(),
-                     [](const auto& l) { return l.tls == common::smtp::TlsMode::StartTls; });
-    if (starttls != config.listeners.end()) {
-      root.error("missing required key \"tls\" (listener " + quote_text(starttls->name) +
-                 " uses tls: starttls)");
-    }
-  }
-  tls.finish();
-
-  MapReader smtp = root.read_map("smtp");
-  config.limits = common::config::read_smtp_limits(smtp);
-  smtp.finish();
+  auto server = common::config::read_server_settings(root, check_tenant);
+  config.hostname = std::move(server.hostname);
+  config.log_level = server.log_level;
+  config.listeners = std::move(server.listeners);
+  config.tls = std::move(server.tls);
+  config.limits = server.limits;
 
   MapReader queue = root.read_map("queue", Need::Required);
   queue.read_path("directory", config.queue.directory, Need::Required);
