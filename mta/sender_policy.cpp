@@ -12,19 +12,30 @@ namespace {
 
 using common::smtp::Reply;
 
+constexpr std::size_t kMaxAuthorNameChars = 100;
+
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
   return at == std::string::npos ? std::string() : common::ascii_lower(address.substr(at + 1));
 }
 
-// "{name} via {operator}" with both placeholders filled.
-std::string expand_pattern(std::string pattern, const std::string& name, const std::string& op_name) {
-  for (auto [key, value] : {std::pair<std::string, std::string>{"{name}", name}, {"{operator}", op_name}}) {
-    for (auto pos = pattern.find(key); pos != std::string::npos; pos = pattern.find(key, pos + value.size())) {
-      pattern.replace(pos, key.size(), value);
+// "{name} via {operator}" with both placeholders filled, in one pass over the
+// pattern: text inside the author's name is never expanded (a name "{operator}"
+// stays those characters and cannot pose as the operator).
+std::string expand_pattern(const std::string& pattern, const std::string& name, const std::string& op_name) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size();) {
+    if (pattern.compare(i, 6, "{name}") == 0) {
+      out += name;
+      i += 6;
+    } else if (pattern.compare(i, 10, "{operator}") == 0) {
+      out += op_name;
+      i += 10;
+    } else {
+      out += pattern[i++];
     }
   }
-  return pattern;
+  return out;
 }
 
 SenderDecision display_name_decision(const OperatorConfig& op, const common::mime::MailboxAddress& from) {
@@ -33,7 +44,10 @@ SenderDecision display_name_decision(const OperatorConfig& op, const common::mim
   d.signing_domain = op.domain;
   if (op.dkim) d.signing_key = *op.dkim;
   d.return_path_domain = op.bounce_domain;
-  std::string shown = from.display_name.empty() ? from.address.substr(0, from.address.find('@')) : from.display_name;
+  // The author's part of "NAME via OPERATOR" is bounded, so the operator's part always shows.
+  std::string shown = common::mime::clean_display_name(
+      from.display_name.empty() ? from.address.substr(0, from.address.find('@')) : from.display_name,
+      kMaxAuthorNameChars);
   d.new_from = common::mime::format_mailbox(
       expand_pattern(op.display_name_pattern, shown, op.name.empty() ? op.domain : op.name), op.from_address);
   d.reply_to = common::mime::format_mailbox(from.display_name, from.address);

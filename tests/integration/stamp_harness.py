@@ -224,15 +224,20 @@ class MtaProcess:
       submission  STARTTLS + AUTH PLAIN/LOGIN, self-signed certificate
       trusted     plain, no AUTH, 127.0.0.1/32 submits as tenant TENANT
       strict      like trusted but `bare_lf: reject` (only with strict_listener=True)
+
+    Or from an existing config file (`config_path`, e.g. a copy of conf/dev): nothing is written,
+    `listener_names` are the listeners start() waits for, and `spool_dir` / `sandbox_dir` say
+    where that config puts its queue and sandbox (for the readers below).
     """
 
     def __init__(self, root, smtp=None, strict_listener=False, log_level="info", delivery=None,
-                 dns=None):
+                 dns=None, config_path=None, listener_names=(), spool_dir=None, sandbox_dir=None):
         self.root = Path(root)
-        self.conf_dir = self.root / "conf"
-        self.config_path = self.conf_dir / "stamp-mta.yaml"
-        self.spool_dir = self.root / "spool"
-        self.sandbox_dir = self.root / "sandbox"
+        self.conf_dir = Path(config_path).parent if config_path else self.root / "conf"
+        self.config_path = Path(config_path) if config_path else self.conf_dir / "stamp-mta.yaml"
+        self.spool_dir = Path(spool_dir) if spool_dir else self.root / "spool"
+        self.sandbox_dir = Path(sandbox_dir) if sandbox_dir else self.root / "sandbox"
+        self.listener_names = set(listener_names)
         self.tls_dir = self.root / "tls"
         self.smtp = smtp or {}
         self.strict_listener = strict_listener
@@ -246,7 +251,8 @@ class MtaProcess:
         self._run_start = 0       # index in _lines where the current run begins
         self._cond = threading.Condition()
         self._reader = None
-        self.write_config()
+        if not config_path:
+            self.write_config()
 
     # config
 
@@ -320,7 +326,7 @@ class MtaProcess:
                 fields = parse_log_line(line)
                 if fields.get("event") == "listening":
                     self.ports[fields["listener"]] = int(fields["address"].rsplit(":", 1)[1])
-        expected = {l["name"] for l in self.listeners()}
+        expected = self.listener_names or {l["name"] for l in self.listeners()}
         if set(self.ports) != expected:
             raise AssertionError(f"listening lines for {sorted(self.ports)}, expected {sorted(expected)}")
         return self
