@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/auth/password_hash.h"
+#include "ctl/bounce_command.h"
 #include "ctl/domain_command.h"
 #include "ctl/queue_command.h"
 #include "ctl/sender_command.h"
@@ -35,6 +36,8 @@ void usage(FILE* out) {
                "                     (stampctl domain --help)\n"
                "  sender ...         verify a tenant's single From address by a mailed code\n"
                "                     (stampctl sender --help)\n"
+               "  bounces ...        look up the bounces stored for an address, with their reports\n"
+               "                     (stampctl bounces --help)\n"
                "  suppression ...    list, add or remove a tenant's suppressed recipients\n"
                "                     (stampctl suppression --help)\n");
 }
@@ -107,6 +110,8 @@ int main(int argc, char** argv) {
   if (command == "domain")
     return ctl::run_domain_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "queue") return ctl::run_queue_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (command == "bounces")
+    return ctl::run_bounce_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "sender")
     return ctl::run_sender_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "suppression")

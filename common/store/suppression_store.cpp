@@ -132,28 +132,36 @@ class Statement {
   OwnedStatement statement_;
 };
 
+}  // namespace
+
+Status create_suppression_schema(sqlite3* db) { return exec(db, kSchema); }
+
+Result<bool> add_suppression(sqlite3* db, const Suppression& entry) {
+  if (entry.tenant.empty() || entry.stream.empty() || entry.email.empty()) {
+    return fail("suppressions: tenant, stream and email must not be empty");
+  }
+  // created_at 0 means "now": callers that do not care get the real time.
+  std::int64_t created = entry.created_at ? entry.created_at : std::time(nullptr);
+  auto insert = Statement::prepare(db, kInsert);
+  if (!insert) return std::unexpected(insert.error());
+  auto st = insert->bind({entry.tenant, entry.stream, common::ascii_lower(entry.email), reason_name(entry.reason),
+                          entry.origin});
+  if (st) st = insert->bind_int64(6, created);
+  if (!st) return std::unexpected(st.error());
+  auto stepped = insert->step();
+  if (!stepped) return std::unexpected(stepped.error());
+  return sqlite3_changes(db) > 0;
+}
+
+namespace {
+
 class SqliteSuppressionStore final : public SuppressionStore {
  public:
   explicit SqliteSuppressionStore(OwnedSqlite db) : db_(std::move(db)) {}
 
   Result<bool> add(const Suppression& entry) override {
-    if (entry.tenant.empty() || entry.stream.empty() || entry.email.empty()) {
-      return fail("suppressions: tenant, stream and email must not be empty");
-    }
-    // created_at 0 means "now": callers that do not care get the real time.
-    std::int64_t created = entry.created_at ? entry.created_at : std::time(nullptr);
     std::lock_guard lock(mutex_);
-    return write([&]() -> Result<bool> {
-      auto insert = Statement::prepare(db_.get(), kInsert);
-      if (!insert) return std::unexpected(insert.error());
-      auto st = insert->bind({entry.tenant, entry.stream, common::ascii_lower(entry.email),
-                              reason_name(entry.reason), entry.origin});
-      if (st) st = insert->bind_int64(6, created);
-      if (!st) return std::unexpected(st.error());
-      auto stepped = insert->step();
-      if (!stepped) return std::unexpected(stepped.error());
-      return sqlite3_changes(db_.get()) > 0;
-    });
+    return write([&]() -> Result<bool> { return add_suppression(db_.get(), entry); });
   }
 
   Result<bool> remove(const std::string& tenant, const std::string& stream,

@@ -4,6 +4,8 @@
 // by an administrator (as Postmark: the recipient asked not to be mailed).
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -27,6 +29,12 @@ struct Suppression {
   std::string origin;   // "Recipient", "Customer", "Admin"
   std::int64_t created_at = 0;  // unix seconds
 };
+
+// For a caller's own transaction on its own connection: stamp-bounced stores a
+// report, the suppressions it causes and the webhooks it fires atomically.
+// add_suppression returns true when the entry was new.
+Status create_suppression_schema(sqlite3* db);
+Result<bool> add_suppression(sqlite3* db, const Suppression& entry);
 
 class SuppressionStore {
  public:

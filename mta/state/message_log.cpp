@@ -66,7 +66,8 @@ constexpr const char* kSchemaV2 =
     "  sender TEXT,"
     "  recipients TEXT,"  /* a JSON array, in envelope order */
     "  accepted_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS message_accepted_at ON message(accepted_at);";
+    "CREATE INDEX IF NOT EXISTS message_accepted_at ON message(accepted_at);"
+    "CREATE INDEX IF NOT EXISTS message_message_id ON message(message_id);";
 
 constexpr const char* kInsertMessage =
     "INSERT OR REPLACE INTO message(queue_id, tenant, stream, tag, metadata, message_id, from_header, subject, "

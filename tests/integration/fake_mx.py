@@ -708,20 +708,22 @@ def make_ca(directory, name="Stamp Test CA"):
     return cert, key
 
 
-def make_cert(directory, host, ca=None):
-    """A server certificate for `host` (CN and subjectAltName DNS:host): signed by `ca`
-    ((cert, key) from make_ca), or self-signed when ca is None. Returns (cert_path, key_path)."""
+def make_cert(directory, host, ca=None, san=None):
+    """A server certificate for `host` (CN and subjectAltName DNS:host, or `san` such as
+    "IP:127.0.0.1"): signed by `ca` ((cert, key) from make_ca), or self-signed when ca is None.
+    Returns (cert_path, key_path)."""
+    san = san or f"DNS:{host}"
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = host + ("" if ca else ".selfsigned")
     cert, key = directory / f"{stem}.pem", directory / f"{stem}.key"
     if ca is None:
         _openssl("req", "-x509", *_EC_KEY, "-keyout", str(key), "-out", str(cert), "-days", "2",
-                 "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host}",
+                 "-subj", f"/CN={host}", "-addext", f"subjectAltName={san}",
                  "-addext", "basicConstraints=critical,CA:FALSE", cwd=directory)
         return cert, key
     csr, ext = directory / f"{stem}.csr", directory / f"{stem}.ext"
-    ext.write_text(f"subjectAltName=DNS:{host}\nbasicConstraints=critical,CA:FALSE\n"
+    ext.write_text(f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
                    "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
     _openssl("req", "-new", *_EC_KEY, "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={host}",
              cwd=directory)

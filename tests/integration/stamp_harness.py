@@ -67,6 +67,10 @@ def stamp_mta():
     return env_path("STAMP_MTA")
 
 
+def stamp_bounced():
+    return env_path("STAMP_BOUNCED")
+
+
 def stampctl():
     return env_path("STAMPCTL")
 
@@ -254,6 +258,9 @@ class MtaProcess:
         if not config_path:
             self.write_config()
 
+    def command(self):
+        return [stamp_mta(), "--config", str(self.config_path)]
+
     # config
 
     def listeners(self):
@@ -305,7 +312,7 @@ class MtaProcess:
             self._run_start = len(self._lines)
         self.ports = {}
         self.process = subprocess.Popen(
-            [stamp_mta(), "--config", str(self.config_path)],
+            self.command(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._reader = threading.Thread(target=self._read_stderr, args=(self.process,),
                                         name=f"stamp-mta-{self.process.pid}-stderr", daemon=True)
@@ -484,6 +491,37 @@ class MtaProcess:
         wait_for(lambda: all(self.eml_path(queue_id, i).exists() for i in range(recipients)),
                  timeout, message=f"{recipients} sandbox file(s) for {queue_id}")
         return [self.read_eml(queue_id, i) for i in range(recipients)]
+
+
+class BouncedProcess(MtaProcess):
+    """stamp-bounced in `root`, reading the configuration of `mta` (tenants, VERP key, state
+    database); one listener "bounces" on 127.0.0.1 port 0. `settings` adds or replaces top-level
+    keys of its server file (accept_addresses, suppression, webhooks, ...)."""
+
+    def __init__(self, root, mta, config_path=None, listener_names=("bounces",), **settings):
+        """With `config_path` (e.g. a copy of conf/dev/stamp-bounced.yaml) nothing is written."""
+        self.mta = mta
+        self.settings = settings
+        root = Path(root)
+        (root / "conf").mkdir(parents=True, exist_ok=True)
+        super().__init__(root, config_path=config_path or root / "conf" / "stamp-bounced.yaml",
+                         listener_names=listener_names)
+        if config_path is None:
+            self.write_bounced_config()
+
+    def command(self):
+        return [stamp_bounced(), "--config", str(self.config_path)]
+
+    def write_bounced_config(self):
+        config = {
+            "hostname": "bounces.stamp.test",
+            "log": {"level": self.log_level},
+            "mta_config": str(self.mta.config_path),
+            "listeners": [{"name": "bounces", "address": "127.0.0.1:0", "tls": "none", "auth": False}],
+            "accept_addresses": ["postmaster@bounces.stamp.test"],
+        }
+        config.update(self.settings)
+        self.config_path.write_text("# written by stamp_harness.py\n" + to_yaml(config) + "\n")
 
 
 # --- outbound delivery config -------------------------------------------------
@@ -704,6 +742,15 @@ class StampTestCase(unittest.TestCase):
         if start:
             mta.start()
         return mta
+
+    def new_bounced(self, mta, name="bounced", start=True, **settings):
+        """stamp-bounced for `mta`'s configuration (see BouncedProcess); stopped at cleanup."""
+        bounced = BouncedProcess(self.tmp / name, mta, **settings)
+        self.mtas.append(bounced)
+        self.addCleanup(bounced.cleanup)
+        if start:
+            bounced.start()
+        return bounced
 
     def new_dns(self, name="dns", **records):
         """Starts dnsmasq (fake_dns.FakeDns) with `records` (mx=, a=, null_mx=, ...); stopped at
