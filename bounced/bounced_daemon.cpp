@@ -12,6 +12,7 @@
 #include "bounced/webhook/webhook_outbox.h"
 #include "bounced/webhook/webhook_sender.h"
 #include "common/base/log.h"
+#include "common/base/service_notify.h"
 #include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
 #include "common/smtp/smtp_server.h"
@@ -27,7 +28,8 @@ constexpr std::chrono::seconds kDeliveryPollInterval{1};
 
 std::shared_ptr<const BouncedConfig> load(const std::filesystem::path& file) {
   auto load = load_bounced_config(file);
-  for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
+  for (const auto& problem : load.problems)
+    std::fprintf(stderr, "%s\n", problem.to_string().c_str());
   if (!load.config) {
     std::fprintf(stderr, "stamp-bounced: %zu configuration problem%s\n", load.problems.size(),
                  load.problems.size() == 1 ? "" : "s");
@@ -49,7 +51,8 @@ webhook::WebhookSettings webhook_settings(const WebhookConfig& config) {
 
 // The endpoint's secret in the live configuration (a rotated secret applies to
 // webhooks still waiting; a removed endpoint gets none and is abandoned).
-std::optional<std::string> find_secret(const BouncedConfig& config, const std::string& tenant, const std::string& url) {
+std::optional<std::string> find_secret(const BouncedConfig& config, const std::string& tenant,
+                                       const std::string& url) {
   for (const auto& t : config.mta.tenants) {
     if (t.name != tenant) continue;
     for (const auto& endpoint : t.webhooks) {
@@ -64,12 +67,16 @@ std::shared_ptr<const common::verp::VerpCodec> load_verp(const BouncedConfig& co
   auto file = op.verp_key_file.empty() ? config.mta.queue.directory / "verp.key" : op.verp_key_file;
   auto secret = common::verp::load_or_create_secret(file);
   if (!secret) {
-    common::log::error("verp_key_failed").kv("file", file.string()).kv("error", secret.error().message);
+    common::log::error("verp_key_failed")
+        .kv("file", file.string())
+        .kv("error", secret.error().message);
     return nullptr;
   }
   auto codec = common::verp::VerpCodec::create(*secret);
   if (!codec) {
-    common::log::error("verp_key_failed").kv("file", file.string()).kv("error", codec.error().message);
+    common::log::error("verp_key_failed")
+        .kv("file", file.string())
+        .kv("error", codec.error().message);
     return nullptr;
   }
   return std::make_shared<const common::verp::VerpCodec>(std::move(*codec));
@@ -87,7 +94,8 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
   if (!config) return 1;
   if (check_only) {
     std::printf("configuration OK: %s (mta_config %s, %zu tenant%s)\n", config_file.c_str(),
-                config->mta_config_file.c_str(), config->mta.tenants.size(), config->mta.tenants.size() == 1 ? "" : "s");
+                config->mta_config_file.c_str(), config->mta.tenants.size(),
+                config->mta.tenants.size() == 1 ? "" : "s");
     return 0;
   }
   common::log::set_level(config->server.log_level);
@@ -97,7 +105,8 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
   if (!loop) return fail_startup(loop.error().message);
   common::tls::OwnedSslCtx tls;
   bool wants_tls = false;
-  for (const auto& l : config->server.listeners) wants_tls |= l.tls == common::smtp::TlsMode::StartTls;
+  for (const auto& l : config->server.listeners)
+    wants_tls |= l.tls == common::smtp::TlsMode::StartTls;
   if (wants_tls) {
     auto ctx = common::tls::make_server_context(config->server.tls, config->server.hostname);
     if (!ctx) return fail_startup(ctx.error().message);
@@ -114,26 +123,31 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
   // endpoint names through libunbound inside the loop.
   std::string forwarder;
   if (config->mta.dns.resolver) {
-    forwarder = config->mta.dns.resolver->host + "@" + std::to_string(config->mta.dns.resolver->port);
+    forwarder =
+        config->mta.dns.resolver->host + "@" + std::to_string(config->mta.dns.resolver->port);
   }
   auto resolver = common::dns::UnboundResolver::create((*loop)->base(), forwarder);
   if (!resolver) return fail_startup(resolver.error().message);
   auto outbox = webhook::WebhookOutbox::open(database);
   if (!outbox) return fail_startup(outbox.error().message);
   auto settings = webhook_settings(config->webhooks);
-  if (auto problems = webhook::settings_problems(settings); !problems.empty()) return fail_startup(problems.front());
+  if (auto problems = webhook::settings_problems(settings); !problems.empty())
+    return fail_startup(problems.front());
   auto sender = webhook::HttpWebhookSender::create(**loop, **resolver, settings);
   if (!sender) return fail_startup(sender.error().message);
   std::shared_ptr<const BouncedConfig> current = config;
   webhook::WebhookDispatcher dispatcher(
       **loop, **outbox, **sender,
-      [&current](const std::string& tenant, const std::string& url) { return find_secret(*current, tenant, url); },
+      [&current](const std::string& tenant, const std::string& url) {
+        return find_secret(*current, tenant, url);
+      },
       settings);
   (*processor)->on_webhooks_queued([&dispatcher] { dispatcher.wake(); });
 
   BounceReceiver receiver(**processor);
   receiver.configure(config, verp);
-  common::smtp::SmtpServer server(**loop, config->server.hostname, config->server.limits, tls.get(), receiver);
+  common::smtp::SmtpServer server(**loop, config->server.hostname, config->server.limits, tls.get(),
+                                  receiver);
   for (const auto& listener : config->server.listeners) {
     if (auto st = server.listen(listener); !st) return fail_startup(st.error().message);
   }
@@ -160,7 +174,10 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
       return;
     }
     stopping = true;
-    common::log::info("shutdown").kv("signal", signal_name).kv("connections", server.connection_count());
+    common::service::notify_stopping("stopping: finishing sessions and webhooks in progress");
+    common::log::info("shutdown")
+        .kv("signal", signal_name)
+        .kv("connections", server.connection_count());
     dispatcher.stop(part_stopped);
     server.shutdown(part_stopped);
     (*loop)->run_after(kShutdownGrace, [&] {
@@ -174,19 +191,28 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
   (void)(*loop)->on_signal(SIGHUP, [&] {
     // Tenants, accept_addresses and policies reload in place; listeners, SMTP
     // limits, TLS and webhook settings need a restart.
+    common::service::notify_reloading();
     auto load = load_bounced_config(config_file);
     if (!load.config) {
-      for (const auto& p : load.problems) common::log::error("reload_failed").kv("problem", p.to_string());
+      for (const auto& p : load.problems)
+        common::log::error("reload_failed").kv("problem", p.to_string());
+      common::service::notify_ready("reload failed, running with the previous configuration");
       return;
     }
     current = std::make_shared<const BouncedConfig>(std::move(*load.config));
     (*processor)->configure(current);
     receiver.configure(current, verp);
     common::log::info("reloaded").kv("tenants", current->mta.tenants.size());
+    common::service::notify_ready("running, " + std::to_string(current->mta.tenants.size()) +
+                                  " tenants");
   });
 
-  common::log::info("ready").kv("hostname", config->server.hostname).kv("config", config_file.string())
+  common::log::info("ready")
+      .kv("hostname", config->server.hostname)
+      .kv("config", config_file.string())
       .kv("tenants", config->mta.tenants.size());
+  common::service::notify_ready("running, " + std::to_string(config->mta.tenants.size()) +
+                                " tenants");
   if (auto st = (*loop)->run(); !st) return fail_startup(st.error().message);
   common::log::info("stopped");
   return 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/base/log.h"
+#include "common/base/service_notify.h"
 #include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
 #include "common/smtp/smtp_server.h"
@@ -200,6 +201,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
       return;
     }
     stopping = true;
+    common::service::notify_stopping("stopping: finishing sessions in progress");
     common::log::info("shutdown").kv("signal", signal_name).kv("connections", server.connection_count());
     delivery->stop(part_stopped);
     server.shutdown(part_stopped);
@@ -215,9 +217,11 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   // certificates need a restart. Returns what went wrong, or "".
   std::shared_ptr<const mta::MtaConfig> current = std::make_shared<const mta::MtaConfig>(config);
   auto reload = [&]() -> std::string {
+    common::service::notify_reloading();
     auto load = mta::load_mta_config(config_file);
     if (!load.config) {
       for (const auto& p : load.problems) common::log::error("reload_failed").kv("problem", p.to_string());
+      common::service::notify_ready("reload failed, running with the previous configuration");
       return load.problems.empty() ? "cannot read the configuration" : load.problems.front().to_string();
     }
     current = std::make_shared<const mta::MtaConfig>(*load.config);
@@ -225,6 +229,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     delivery->reload(*current);
     handler.configure(current, signer->get(), domain_verified);
     common::log::info("reloaded").kv("tenants", current->tenants.size());
+    common::service::notify_ready("running, " + std::to_string(current->tenants.size()) + " tenants");
     return "";
   };
   (void)(*loop)->on_signal(SIGHUP, [&] { (void)reload(); });
@@ -250,6 +255,7 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
 
   common::log::info("ready").kv("hostname", config.hostname).kv("config", config_file)
       .kv("tenants", config.tenants.size());
+  common::service::notify_ready("running, " + std::to_string(config.tenants.size()) + " tenants");
   if (auto st = (*loop)->run(); !st) {
     common::log::error("loop_failed").kv("error", st.error().message);
     return 1;

@@ -11,10 +11,13 @@ packages=(
   libspf2-dev                                # stampctl domain verify: SPF evaluation
   libgmime-3.0-dev                           # MIME and address headers
   libopendkim-dev                            # DKIM signing
+  libsystemd-dev                             # sd_notify: readiness, reload, stopping
   libboost-test-dev                          # unit tests
   python3                                    # integration tests (standard library only)
   python3-dkim                               # unit tests: independent DKIM verifier (dkimpy)
   dnsmasq-base openssl                       # integration tests: DNS server, test certificates
+  rpm lintian systemd                        # packages: rpmbuild for CPack, lintian and
+                                             # systemd-analyze to check them
 )
 
 missing=()
