@@ -16,7 +16,7 @@ packages=(
   python3                                    # integration tests (standard library only)
   python3-dkim                               # unit tests: independent DKIM verifier (dkimpy)
   dnsmasq-base openssl                       # integration tests: DNS server, test certificates
-  rpm lintian systemd                        # packages: rpmbuild for CPack, lintian and
+  rpm lintian systemd adduser                # packages: rpmbuild for CPack, lintian and
                                              # systemd-analyze to check them
 )
 
