@@ -41,11 +41,14 @@ common::Result<std::string> read_message_file(const std::string& path) {
 
 // Remote servers send any bytes; the JSON line must stay valid UTF-8.
 std::string json_text(std::string_view text) {
-  common::Owned<gchar, &g_free> valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
+  common::Owned<gchar, &g_free> valid(
+      g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
   return common::json_quote(valid ? std::string_view(valid.get()) : std::string_view());
 }
 
-std::string json_text_or_null(std::string_view text) { return text.empty() ? "null" : json_text(text); }
+std::string json_text_or_null(std::string_view text) {
+  return text.empty() ? "null" : json_text(text);
+}
 
 std::string result_json(const BounceResult& result) {
   std::ostringstream out;
@@ -60,8 +63,8 @@ std::string result_json(const BounceResult& result) {
 
 std::string report_json(const std::string& name, const BounceReport& report) {
   std::ostringstream out;
-  out << "{\"file\": " << json_text(name) << ", \"kind\": " << json_text(report_kind_name(report.kind))
-      << ", \"results\": [";
+  out << "{\"file\": " << json_text(name)
+      << ", \"kind\": " << json_text(report_kind_name(report.kind)) << ", \"results\": [";
   for (std::size_t i = 0; i < report.results.size(); ++i) {
     if (i > 0) out << ", ";
     out << result_json(report.results[i]);
@@ -75,7 +78,8 @@ std::string report_json(const std::string& name, const BounceReport& report) {
 void print_classify_usage(std::FILE* out) {
   std::fprintf(out,
                "usage: stamp-bounced classify FILE...\n"
-               "  Classifies each saved bounce, complaint or auto-reply and prints one JSON line per file.\n");
+               "  Classifies each saved bounce, complaint or auto-reply and prints one JSON line "
+               "per file.\n");
 }
 
 int run_classify_command(const std::vector<std::string>& args) {
@@ -88,7 +92,8 @@ int run_classify_command(const std::vector<std::string>& args) {
     std::string name = fs::path(path).filename().string();
     common::Result<std::string> bytes = read_message_file(path);
     if (!bytes) {
-      std::cout << "{\"file\": " << json_text(name) << ", \"error\": " << json_text(bytes.error().message) << "}\n";
+      std::cout << "{\"file\": " << json_text(name)
+                << ", \"error\": " << json_text(bytes.error().message) << "}\n";
       exit_code = 1;
       continue;
     }

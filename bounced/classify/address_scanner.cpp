@@ -3,10 +3,14 @@
 
 #include <string_view>
 
+#include "bounced/classify/ascii_case.h"
+
 namespace bounced {
 namespace {
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // RFC 5322 atext, less the characters that in bounce prose almost always
 // delimit an address rather than belong to it ('/', '?', '`', '|', '{', '}').
@@ -26,7 +30,8 @@ bool address_around(std::string_view text, std::size_t at, AddressMatch& match) 
   if (begin == at) return false;
   std::size_t end = at + 1;
   while (end < text.size() && is_domain_char(text[end]) && end - at < 256) ++end;
-  while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-' || text[end - 1] == '_')) --end;
+  while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-' || text[end - 1] == '_'))
+    --end;
   std::string_view domain = text.substr(at + 1, end - at - 1);
   if (domain.empty() || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
       domain.find("..") != std::string_view::npos)
@@ -34,7 +39,8 @@ bool address_around(std::string_view text, std::size_t at, AddressMatch& match) 
   std::string_view local = text.substr(begin, at - begin);
   if (local.back() == '.') return false;
   // X.400-style Exchange notices write "dda:SMTP=user@example.com".
-  if (local.size() > 5 && (local.substr(0, 5) == "SMTP=" || local.substr(0, 5) == "smtp=")) begin += 5;
+  if (local.size() > 5 && (local.substr(0, 5) == "SMTP=" || local.substr(0, 5) == "smtp="))
+    begin += 5;
   match.begin = begin;
   match.end = end;
   match.address = text.substr(begin, end - begin);
@@ -63,10 +69,11 @@ std::vector<AddressMatch> find_addresses(std::string_view text, std::size_t limi
 std::string address_opening_line(std::string_view line) {
   std::size_t i = 0;
   // Quote marks of a forwarded notice, indentation and list bullets come first,
-  while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '>' || line[i] == '*')) ++i;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '>' || line[i] == '*'))
+    ++i;
   // and in a Sendmail transcript a reply code: "550 <a@b>... User unknown".
-  if (i + 4 <= line.size() && (line[i] == '4' || line[i] == '5') && line[i + 1] >= '0' && line[i + 1] <= '9' &&
-      line[i + 2] >= '0' && line[i + 2] <= '9' && line[i + 3] == ' ') {
+  if (i + 4 <= line.size() && (line[i] == '4' || line[i] == '5') && line[i + 1] >= '0' &&
+      line[i + 1] <= '9' && line[i + 2] >= '0' && line[i + 2] <= '9' && line[i + 3] == ' ') {
     i += 4;
   }
   bool bracketed = i < line.size() && line[i] == '<';
@@ -82,21 +89,15 @@ std::string address_opening_line(std::string_view line) {
   }
   if (after < line.size()) {
     char c = line[after];
-    bool separator = c == ':' || c == ' ' || c == '\t' || c == '\r' || c == '.' || c == ',' || c == ';' || c == '(';
+    bool separator = c == ':' || c == ' ' || c == '\t' || c == '\r' || c == '.' || c == ',' ||
+                     c == ';' || c == '(';
     if (!separator) return {};
   }
   return match.address;
 }
 
 bool same_address(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return equals_ignoring_ascii_case(a, b);
 }
 
 std::string clean_address(std::string_view text) {

@@ -70,7 +70,8 @@ OriginalMessage original_from_headers(const HeaderList& headers) {
 }
 
 BounceResult typed(BounceResult result, std::string_view status = {}) {
-  PostmarkType type = postmark_type(result.bounce_class, result.reason, status, false, result.feedback_type);
+  PostmarkType type =
+      postmark_type(result.bounce_class, result.reason, status, false, result.feedback_type);
   result.type = type.name;
   result.type_code = type.code;
   return result;
@@ -149,8 +150,9 @@ class ReportBuilder {
   BounceReport build(int depth) {
     BounceReport report;
     report.original = original_from_headers(returned_headers_);
-    if (from_ses(report) || from_feedback(report) || from_delivery_status(report) || from_autoreply(report) ||
-        from_plain_notice(report) || from_carried_bounce(report, depth) || from_returned_recipients(report)) {
+    if (from_ses(report) || from_feedback(report) || from_delivery_status(report) ||
+        from_autoreply(report) || from_plain_notice(report) || from_carried_bounce(report, depth) ||
+        from_returned_recipients(report)) {
       if (report.results.size() > kMaxResultsPerReport) report.results.resize(kMaxResultsPerReport);
       return report;
     }
@@ -162,8 +164,8 @@ class ReportBuilder {
  private:
   bool looks_like_bounce() const {
     return sent_by_mail_system(message_.headers) || has_bounce_subject(message_.headers) ||
-           !message_.headers.get("X-Failed-Recipients").empty() || message_.report_type == "delivery-status" ||
-           text_says_delivery_failed(folded_notice_);
+           !message_.headers.get("X-Failed-Recipients").empty() ||
+           message_.report_type == "delivery-status" || text_says_delivery_failed(folded_notice_);
   }
 
   RecipientEvidence evidence_for(std::string address) const {
@@ -196,10 +198,12 @@ class ReportBuilder {
       if (!notification->original_message_id.empty()) {
         report.original.message_id = without_angle_brackets(notification->original_message_id);
       }
-      if (!notification->stamp_queue_id.empty()) report.original.stamp_queue_id = notification->stamp_queue_id;
+      if (!notification->stamp_queue_id.empty())
+        report.original.stamp_queue_id = notification->stamp_queue_id;
       for (const SesRecipient& recipient : notification->recipients) {
         if (notification->type == SesNotification::Type::Complaint) {
-          report.results.push_back(complaint_result(recipient.address, notification->feedback_type));
+          report.results.push_back(
+              complaint_result(recipient.address, notification->feedback_type));
           continue;
         }
         RecipientEvidence evidence = evidence_for(recipient.address);
@@ -243,9 +247,12 @@ class ReportBuilder {
   // local file or program) falls back to Original-Recipient, then to the
   // same-position entry of X-Failed-Recipients or of the notice's list.
   std::string dsn_address(const DsnRecipientFields& fields, std::size_t index, std::size_t count) {
-    if (std::string address = clean_address(fields.final_recipient); !address.empty()) return address;
-    if (std::string address = clean_address(fields.original_recipient); !address.empty()) return address;
-    std::vector<std::string> failed = addresses_in_header(message_.headers.get("X-Failed-Recipients"));
+    if (std::string address = clean_address(fields.final_recipient); !address.empty())
+      return address;
+    if (std::string address = clean_address(fields.original_recipient); !address.empty())
+      return address;
+    std::vector<std::string> failed =
+        addresses_in_header(message_.headers.get("X-Failed-Recipients"));
     if (failed.size() == count) return failed[index];
     if (!named_in_notice_) named_in_notice_ = named_.named(unlikely_recipients());
     if (named_in_notice_->size() == count) return (*named_in_notice_)[index].address;
@@ -255,7 +262,8 @@ class ReportBuilder {
   bool from_delivery_status(BounceReport& report) {
     std::vector<DsnRecipientFields> groups;
     for (const std::string& body : message_.delivery_status) {
-      for (DsnRecipientFields& fields : parse_delivery_status(body, FieldLayout::Report).recipients) {
+      for (DsnRecipientFields& fields :
+           parse_delivery_status(body, FieldLayout::Report).recipients) {
         groups.push_back(std::move(fields));
       }
     }
@@ -263,7 +271,8 @@ class ReportBuilder {
       // The same fields written into a text notice (Amazon WorkMail, forwarded
       // and quoted bounces, mailers that build DSNs without MIME).
       for (const std::string& text : message_.texts) {
-        for (DsnRecipientFields& fields : parse_delivery_status(text, FieldLayout::Inline).recipients) {
+        for (DsnRecipientFields& fields :
+             parse_delivery_status(text, FieldLayout::Inline).recipients) {
           groups.push_back(std::move(fields));
         }
       }
@@ -278,7 +287,8 @@ class ReportBuilder {
       if (!evidence.address.empty()) {
         // RFC 3464 allows one group per attempt; report each recipient once.
         bool duplicate = false;
-        for (const std::string& known : seen) duplicate = duplicate || same_address(known, evidence.address);
+        for (const std::string& known : seen)
+          duplicate = duplicate || same_address(known, evidence.address);
         if (duplicate) continue;
         seen.push_back(evidence.address);
         evidence.context = named_.context_for(evidence.address);
@@ -329,8 +339,9 @@ class ReportBuilder {
   bool from_carried_bounce(BounceReport& report, int depth) {
     if (depth >= kMaxAttachedMessageDepth) return false;
     for (const MessageParts& attached : message_.attached) {
-      bool carried_report = !attached.delivery_status.empty() || !attached.feedback_reports.empty() ||
-                            sent_by_mail_system(attached.headers) || has_bounce_subject(attached.headers);
+      bool carried_report =
+          !attached.delivery_status.empty() || !attached.feedback_reports.empty() ||
+          sent_by_mail_system(attached.headers) || has_bounce_subject(attached.headers);
       if (!carried_report) continue;
       BounceReport inner = ReportBuilder(attached).build(depth + 1);
       if (inner.kind == ReportKind::Unknown) continue;
@@ -350,10 +361,12 @@ class ReportBuilder {
     if (recipients.empty()) {
       RecipientEvidence evidence = evidence_for({});
       BounceResult result = decide_recipient(evidence);
-      report.results.push_back(result.reason == Reason::Undefined ? unknown_result() : std::move(result));
+      report.results.push_back(result.reason == Reason::Undefined ? unknown_result()
+                                                                  : std::move(result));
       return true;
     }
-    for (std::string& address : recipients) report.results.push_back(decide_recipient(evidence_for(std::move(address))));
+    for (std::string& address : recipients)
+      report.results.push_back(decide_recipient(evidence_for(std::move(address))));
     return true;
   }
 
@@ -383,7 +396,8 @@ BounceReport classify_message(std::string_view raw_message) {
         combined.original = report.original;
       }
       for (BounceResult& result : report.results) {
-        if (combined.results.size() < kMaxResultsPerReport) combined.results.push_back(std::move(result));
+        if (combined.results.size() < kMaxResultsPerReport)
+          combined.results.push_back(std::move(result));
       }
     }
   }

@@ -2,8 +2,9 @@
 // bytes of a message that came back to a Return-Path address (or a file holding
 // one or more of them in mbox form) and says what it reports about whom.
 //
-// It never throws and never fails: hostile or broken input yields a report of kind
-// Unknown. Input larger than kMaxClassifiedMessageBytes is not parsed.
+// It does not fail: input it cannot make sense of (hostile, broken, not a report
+// at all) yields one result of class Unknown. Input larger than
+// kMaxClassifiedMessageBytes is not parsed.
 #pragma once
 
 #include <cstddef>

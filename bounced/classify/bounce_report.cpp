@@ -59,25 +59,38 @@ static_assert(reason_names_in_enum_order(), "kReasonNames must follow the Reason
 
 std::string_view report_kind_name(ReportKind kind) {
   switch (kind) {
-    case ReportKind::Dsn: return "dsn";
-    case ReportKind::Feedback: return "arf";
-    case ReportKind::AutoReply: return "autoreply";
-    case ReportKind::SesJson: return "ses";
-    case ReportKind::Plain: return "plain";
-    case ReportKind::Unknown: return "unknown";
+    case ReportKind::Dsn:
+      return "dsn";
+    case ReportKind::Feedback:
+      return "arf";
+    case ReportKind::AutoReply:
+      return "autoreply";
+    case ReportKind::SesJson:
+      return "ses";
+    case ReportKind::Plain:
+      return "plain";
+    case ReportKind::Unknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 std::string_view bounce_class_name(BounceClass klass) {
   switch (klass) {
-    case BounceClass::Hard: return "hard";
-    case BounceClass::Soft: return "soft";
-    case BounceClass::Undeliverable: return "undeliverable";
-    case BounceClass::Complaint: return "complaint";
-    case BounceClass::AutoReply: return "autoreply";
-    case BounceClass::Delivered: return "delivered";
-    case BounceClass::Unknown: return "unknown";
+    case BounceClass::Hard:
+      return "hard";
+    case BounceClass::Soft:
+      return "soft";
+    case BounceClass::Undeliverable:
+      return "undeliverable";
+    case BounceClass::Complaint:
+      return "complaint";
+    case BounceClass::AutoReply:
+      return "autoreply";
+    case BounceClass::Delivered:
+      return "delivered";
+    case BounceClass::Unknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -72,7 +72,7 @@ enum class Reason {
   Delivered,
 };
 
-std::string_view report_kind_name(ReportKind kind);      // "dsn", "arf", "autoreply", ...
+std::string_view report_kind_name(ReportKind kind);     // "dsn", "arf", "autoreply", ...
 std::string_view bounce_class_name(BounceClass klass);  // "hard", "soft", "undeliverable", ...
 std::string_view reason_name(Reason reason);            // "userunknown", "mailboxfull", ...
 
@@ -80,9 +80,9 @@ struct BounceResult {
   std::string recipient;  // the address the report speaks of; empty when it could not be found
   BounceClass bounce_class = BounceClass::Unknown;
   Reason reason = Reason::Undefined;
-  std::string type;     // Postmark bounce Type ("HardBounce", "Blocked", ...)
-  int type_code = 2048;  // Postmark TypeCode (2048 = Unknown)
-  std::string status;   // RFC 3463 enhanced status code ("5.1.1"); empty when none was given
+  std::string type;           // Postmark bounce Type ("HardBounce", "Blocked", ...)
+  int type_code = 2048;       // Postmark TypeCode (2048 = Unknown)
+  std::string status;         // RFC 3463 enhanced status code ("5.1.1"); empty when none was given
   std::string reply_code;     // SMTP reply code ("550"); empty when none was given
   std::string diagnostic;     // the remote server's words, whitespace folded, bounded
   std::string remote_mta;     // DSN Remote-MTA, without its type

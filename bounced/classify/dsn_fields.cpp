@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "bounced/classify/ascii_case.h"
 #include "common/base/ascii.h"
 
 namespace bounced {
@@ -16,20 +17,10 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // "> > Final-Recipient: ..." -> "Final-Recipient: ..."
 std::string_view strip_quote_marks(std::string_view line) {
-  while (!line.empty() && (line.front() == '>' || (line.front() == ' ' && line.size() > 1 && line[1] == '>'))) {
+  while (!line.empty() &&
+         (line.front() == '>' || (line.front() == ' ' && line.size() > 1 && line[1] == '>'))) {
     line.remove_prefix(1);
   }
   if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
@@ -42,7 +33,8 @@ std::size_t field_name_length(std::string_view line) {
   std::size_t i = 0;
   while (i < line.size() && i < 64) {
     char c = line[i];
-    bool name_char = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    bool name_char = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '_';
     if (!name_char) break;
     ++i;
   }
@@ -51,12 +43,13 @@ std::size_t field_name_length(std::string_view line) {
 }
 
 bool is_recipient_field(std::string_view name) {
-  return equals_ignoring_case(name, "Final-Recipient") || equals_ignoring_case(name, "Original-Recipient");
+  return equals_ignoring_ascii_case(name, "Final-Recipient") ||
+         equals_ignoring_ascii_case(name, "Original-Recipient");
 }
 
 bool block_has(const FieldBlock& block, std::string_view name) {
   for (const Field& field : block) {
-    if (equals_ignoring_case(field.name, name)) return true;
+    if (equals_ignoring_ascii_case(field.name, name)) return true;
   }
   return false;
 }
@@ -69,7 +62,8 @@ bool starts_new_recipient_group(const FieldBlock& block, std::string_view name) 
   // Action or Status after the group's last recipient field closes it.
   for (std::size_t i = block.size(); i-- > 0;) {
     if (is_recipient_field(block[i].name)) return false;
-    if (equals_ignoring_case(block[i].name, "Action") || equals_ignoring_case(block[i].name, "Status")) {
+    if (equals_ignoring_ascii_case(block[i].name, "Action") ||
+        equals_ignoring_ascii_case(block[i].name, "Status")) {
       for (std::size_t j = i; j-- > 0;) {
         if (is_recipient_field(block[j].name)) return true;
       }
@@ -82,7 +76,8 @@ bool starts_new_recipient_group(const FieldBlock& block, std::string_view name) 
 std::string first_token(std::string_view value) {
   value = trim(value);
   std::size_t end = 0;
-  while (end < value.size() && !is_blank(value[end]) && value[end] != '(' && value[end] != ';') ++end;
+  while (end < value.size() && !is_blank(value[end]) && value[end] != '(' && value[end] != ';')
+    ++end;
   return std::string(value.substr(0, end));
 }
 
@@ -144,7 +139,7 @@ std::vector<FieldBlock> read_field_blocks(std::string_view text, FieldLayout lay
 
 std::string_view field_named(const FieldBlock& block, std::string_view name) {
   for (const Field& field : block) {
-    if (equals_ignoring_case(field.name, name)) return field.value;
+    if (equals_ignoring_ascii_case(field.name, name)) return field.value;
   }
   return {};
 }
@@ -152,7 +147,7 @@ std::string_view field_named(const FieldBlock& block, std::string_view name) {
 std::vector<std::string_view> fields_named(const FieldBlock& block, std::string_view name) {
   std::vector<std::string_view> values;
   for (const Field& field : block) {
-    if (equals_ignoring_case(field.name, name)) values.push_back(field.value);
+    if (equals_ignoring_ascii_case(field.name, name)) values.push_back(field.value);
   }
   return values;
 }
@@ -179,7 +174,8 @@ DeliveryStatus parse_delivery_status(std::string_view text, FieldLayout layout) 
     std::string_view original_recipient = field_named(block, "Original-Recipient");
     if (final_recipient.empty() && original_recipient.empty()) {
       // Per-message fields (RFC 3464 section 2.2).
-      if (status.reporting_mta.empty()) status.reporting_mta = strip_type_prefix(field_named(block, "Reporting-MTA"));
+      if (status.reporting_mta.empty())
+        status.reporting_mta = strip_type_prefix(field_named(block, "Reporting-MTA"));
       continue;
     }
     DsnRecipientFields recipient;

@@ -23,7 +23,8 @@ FeedbackReport read_feedback_report(std::string_view body) {
         std::string address = clean_address(value);
         if (address.empty()) continue;
         bool seen = false;
-        for (const std::string& known : report.recipients) seen = seen || same_address(known, address);
+        for (const std::string& known : report.recipients)
+          seen = seen || same_address(known, address);
         if (!seen) report.recipients.push_back(address);
       }
     }

@@ -48,7 +48,8 @@ class JsonReader {
 
  private:
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
       ++pos_;
   }
 
@@ -68,7 +69,8 @@ class JsonReader {
     do {
       skip_space();
       std::string name;
-      if (pos_ >= text_.size() || text_[pos_] != '"' || !read_string(name) || !consume(':')) return false;
+      if (pos_ >= text_.size() || text_[pos_] != '"' || !read_string(name) || !consume(':'))
+        return false;
       JsonValue member;
       if (!read_value(member, depth + 1)) return false;
       out.members_.emplace_back(std::move(name), std::move(member));
@@ -94,10 +96,14 @@ class JsonReader {
     for (int i = 0; i < 4; ++i) {
       char c = text_[pos_++];
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        value |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return false;
     }
     return true;
   }
@@ -116,14 +122,30 @@ class JsonReader {
       if (pos_ >= text_.size()) return false;
       char escape = text_[pos_++];
       switch (escape) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned code_point = 0;
           if (!read_hex4(code_point)) return false;
@@ -137,7 +159,8 @@ class JsonReader {
           append_utf8(out, code_point);
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     return false;
@@ -159,8 +182,10 @@ class JsonReader {
     std::size_t start = pos_;
     while (pos_ < text_.size()) {
       char c = text_[pos_];
-      if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') ++pos_;
-      else break;
+      if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')
+        ++pos_;
+      else
+        break;
     }
     if (pos_ == start) return false;
     out.kind_ = JsonValue::Kind::Number;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "bounced/classify/ascii_case.h"
 #include "common/base/ascii.h"
 #include "common/base/owned.h"
 
@@ -97,9 +98,11 @@ std::string html_to_text(std::string_view html) {
     if (c == '<') {
       std::size_t close = html.find('>', i);
       if (close == std::string_view::npos) break;
-      std::string tag = common::ascii_lower(html.substr(i + 1, std::min<std::size_t>(close - i - 1, 8)));
-      if (tag.starts_with("br") || tag.starts_with("p") || tag.starts_with("/p") || tag.starts_with("div") ||
-          tag.starts_with("/div") || tag.starts_with("tr") || tag.starts_with("li") || tag.starts_with("/h")) {
+      std::string tag =
+          common::ascii_lower(html.substr(i + 1, std::min<std::size_t>(close - i - 1, 8)));
+      if (tag.starts_with("br") || tag.starts_with("p") || tag.starts_with("/p") ||
+          tag.starts_with("div") || tag.starts_with("/div") || tag.starts_with("tr") ||
+          tag.starts_with("li") || tag.starts_with("/h")) {
         out += '\n';
       }
       i = close + 1;
@@ -107,7 +110,8 @@ std::string html_to_text(std::string_view html) {
     }
     if (c == '&') {
       static constexpr std::pair<std::string_view, char> kEntities[] = {
-          {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&nbsp;", ' '}};
+          {"&lt;", '<'},   {"&gt;", '>'},   {"&amp;", '&'},
+          {"&quot;", '"'}, {"&#39;", '\''}, {"&nbsp;", ' '}};
       bool decoded = false;
       for (const auto& [entity, replacement] : kEntities) {
         if (html.substr(i, entity.size()) == entity) {
@@ -150,7 +154,8 @@ class PartWalker {
       walk_multipart(GMIME_MULTIPART(object), type, parts);
     } else if (GMIME_IS_MESSAGE_PART(object)) {
       GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
-      if (inner && depth_ < kMaxAttachedMessageDepth) parts.attached.push_back(PartWalker(depth_ + 1).read(inner));
+      if (inner && depth_ < kMaxAttachedMessageDepth)
+        parts.attached.push_back(PartWalker(depth_ + 1).read(inner));
     } else if (GMIME_IS_PART(object)) {
       walk_leaf(GMIME_PART(object), type, parts);
     }
@@ -162,7 +167,9 @@ class PartWalker {
       // A boundary that is missing or never used (a header folded wrongly, a
       // broken mailer): GMime keeps the whole body as the prologue. Read it as text.
       const char* prologue = g_mime_multipart_get_prologue(multipart);
-      if (prologue && *prologue) parts.texts.emplace_back(prologue, std::min<std::size_t>(std::strlen(prologue), kMaxTextPartBytes));
+      if (prologue && *prologue)
+        parts.texts.emplace_back(prologue,
+                                 std::min<std::size_t>(std::strlen(prologue), kMaxTextPartBytes));
       return;
     }
     // multipart/alternative: the plain text says the same as the HTML, read one.
@@ -204,20 +211,9 @@ class PartWalker {
 
 std::string_view HeaderList::get(std::string_view name) const {
   for (const HeaderField& field : fields) {
-    if (field.name.size() == name.size() && common::ascii_lower(field.name) == common::ascii_lower(name)) {
-      return field.value;
-    }
+    if (equals_ignoring_ascii_case(field.name, name)) return field.value;
   }
   return {};
-}
-
-std::vector<std::string_view> HeaderList::get_all(std::string_view name) const {
-  std::vector<std::string_view> values;
-  std::string wanted = common::ascii_lower(name);
-  for (const HeaderField& field : fields) {
-    if (common::ascii_lower(field.name) == wanted) values.push_back(field.value);
-  }
-  return values;
 }
 
 std::vector<MessageParts> read_messages(std::string_view raw) {

@@ -16,9 +16,9 @@
 namespace bounced {
 
 // Bounds on the walk; past them the rest of the message is ignored.
-inline constexpr std::size_t kMaxMessagesPerInput = 16;    // mbox files hold a few
+inline constexpr std::size_t kMaxMessagesPerInput = 16;  // mbox files hold a few
 inline constexpr std::size_t kMaxMimePartsPerMessage = 256;
-inline constexpr int kMaxAttachedMessageDepth = 4;          // bounce of a forwarded bounce ...
+inline constexpr int kMaxAttachedMessageDepth = 4;  // bounce of a forwarded bounce ...
 inline constexpr std::size_t kMaxTextPartBytes = 1024 * 1024;
 
 struct HeaderField {
@@ -31,7 +31,6 @@ struct HeaderList {
 
   // The first field called `name` (case-insensitive), or empty.
   std::string_view get(std::string_view name) const;
-  std::vector<std::string_view> get_all(std::string_view name) const;
 };
 
 struct MessageParts {

@@ -6,14 +6,17 @@
 namespace bounced {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::vector<std::string_view> split_fragments(std::string_view pattern) {
   std::vector<std::string_view> fragments;
   std::size_t start = 0;
   while (start <= pattern.size()) {
     std::size_t star = pattern.find('*', start);
-    std::string_view piece = pattern.substr(start, star == std::string_view::npos ? std::string_view::npos : star - start);
+    std::string_view piece = pattern.substr(
+        start, star == std::string_view::npos ? std::string_view::npos : star - start);
     // Spaces next to a '*' are for readability: "mailbox * full".
     while (!piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
     while (!piece.empty() && piece.back() == ' ') piece.remove_suffix(1);

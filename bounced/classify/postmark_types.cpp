@@ -83,7 +83,9 @@ static_assert(mappings_in_enum_order(), "kReasonMappings must follow the Reason 
 
 const ReasonMapping& mapping_for(Reason reason) {
   std::size_t index = static_cast<std::size_t>(reason);
-  return kReasonMappings[index < kReasonMappings.size() ? index : static_cast<std::size_t>(Reason::Undefined)];
+  return kReasonMappings[index < kReasonMappings.size()
+                             ? index
+                             : static_cast<std::size_t>(Reason::Undefined)];
 }
 
 // Feedback-Type values (RFC 5965 section 7.3, RFC 6591) that are not spam
@@ -123,10 +125,14 @@ BounceClass class_for_reason(Reason reason, bool temporary) {
 PostmarkType postmark_type(BounceClass klass, Reason reason, std::string_view status,
                            bool dns_failure, std::string_view feedback_type) {
   switch (klass) {
-    case BounceClass::Complaint: return complaint_type(feedback_type);
-    case BounceClass::AutoReply: return kAutoResponder;
-    case BounceClass::Delivered: return kDelivery;
-    case BounceClass::Unknown: return kUnknown;
+    case BounceClass::Complaint:
+      return complaint_type(feedback_type);
+    case BounceClass::AutoReply:
+      return kAutoResponder;
+    case BounceClass::Delivered:
+      return kDelivery;
+    case BounceClass::Unknown:
+      return kUnknown;
     case BounceClass::Hard:
       // RFC 3463 X.1.3: bad destination mailbox address syntax.
       if (status.size() >= 5 && status.substr(1) == ".1.3") return kBadEmailAddress;

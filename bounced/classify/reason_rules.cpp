@@ -26,7 +26,55 @@ struct ReasonRule {
 constexpr std::array kReasonRules{
     // --- whole sentences some MTAs always send, which contain misleading words
     ReasonRule{"account or domain may not exist", Reason::HostUnknown},  // cPanel Exim
-    ReasonRule{"host not found, try again", Reason::NetworkError},      // DNS TRY_AGAIN
+    ReasonRule{"host not found, try again", Reason::NetworkError},       // DNS TRY_AGAIN
+
+    // --- the descriptions RFC 3463 and the enhanced status code registry give
+    // each code, which many servers send as the reply text
+    ReasonRule{"bad destination mailbox address syntax", Reason::UserUnknown},
+    ReasonRule{"destination mailbox address ambiguous", Reason::UserUnknown},
+    ReasonRule{"destination mailbox has moved", Reason::HasMoved},
+    ReasonRule{"bad sender's mailbox address syntax", Reason::Rejected},
+    ReasonRule{"bad sender's system address", Reason::Rejected},
+    ReasonRule{"mailbox disabled, not accepting messages", Reason::Suspend},
+    ReasonRule{"message length exceeds administrative limit", Reason::ExceedLimit},
+    ReasonRule{"mailing list expansion problem", Reason::SystemError},
+    ReasonRule{"mail system full", Reason::SystemFull},
+    ReasonRule{"system not accepting network messages", Reason::NotAccept},
+    ReasonRule{"system not capable of selected features", Reason::SystemError},
+    ReasonRule{"message too big for system", Reason::MesgTooBig},
+    ReasonRule{"system incorrectly configured", Reason::SystemError},
+    ReasonRule{"no answer from host", Reason::NetworkError},
+    ReasonRule{"directory server failure", Reason::SystemError},
+    ReasonRule{"unable to route", Reason::HostUnknown},
+    ReasonRule{"mail system congestion", Reason::TooManyConn},
+    ReasonRule{"routing loop detected", Reason::SystemError},
+    ReasonRule{"invalid command arguments", Reason::SyntaxError},
+    ReasonRule{"wrong protocol version", Reason::SyntaxError},
+    ReasonRule{"media not supported", Reason::ContentError},
+    ReasonRule{"conversion required and prohibited", Reason::ContentError},
+    ReasonRule{"conversion required but not supported", Reason::ContentError},
+    ReasonRule{"delivery not authorized, message refused", Reason::SecurityError},
+    ReasonRule{"mailing list expansion prohibited", Reason::PolicyViolation},
+    ReasonRule{"security conversion required", Reason::SecurityError},
+    ReasonRule{"security features not supported", Reason::SecurityError},
+    ReasonRule{"cryptographic failure", Reason::SecurityError},
+    ReasonRule{"message integrity failure", Reason::SecurityError},
+    ReasonRule{"authentication credentials invalid", Reason::SecurityError},
+    ReasonRule{"authentication mechanism is too weak", Reason::SecurityError},
+    ReasonRule{"encryption needed", Reason::FailedStartTls},
+    ReasonRule{"user account disabled", Reason::Suspend},
+    ReasonRule{"trust relationship required", Reason::SecurityError},
+    ReasonRule{"priority level is too low", Reason::PolicyViolation},
+    ReasonRule{"mailbox owner has changed", Reason::HasMoved},
+    ReasonRule{"domain owner has changed", Reason::HasMoved},
+    ReasonRule{"no passing dkim signature", Reason::AuthFailure},
+    ReasonRule{"spf validation failed", Reason::AuthFailure},
+    ReasonRule{"reverse dns validation failed", Reason::RequirePtr},
+    ReasonRule{"multiple authentication checks failed", Reason::AuthFailure},
+    ReasonRule{"sender address has null mx", Reason::NotAccept},
+    ReasonRule{"mail flood detected", Reason::Speeding},
+    ReasonRule{"arc validation failure", Reason::AuthFailure},
+    ReasonRule{"requiretls support required", Reason::FailedStartTls},
 
     // --- the recipient's own delivery program failed (RFC 3464 "x-unix" diagnostics)
     ReasonRule{"procmail", Reason::MailerError},
@@ -66,6 +114,10 @@ constexpr std::array kReasonRules{
     ReasonRule{"message is spam", Reason::SpamDetected},
     ReasonRule{"high probability of spam", Reason::SpamDetected},
 
+    // --- headers that break RFC 5322 (before DKIM: "Duplicate header 'DKIM-Signature'")
+    ReasonRule{"duplicate header", Reason::NotCompliantRfc},
+    ReasonRule{"multiple * addresses in from", Reason::NotCompliantRfc},
+
     // --- DMARC, SPF, DKIM (before the generic "access denied")
     ReasonRule{"dmarc", Reason::AuthFailure},
     ReasonRule{"spf record", Reason::AuthFailure},
@@ -103,6 +155,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"frequency limited", Reason::TooManyConn},
     ReasonRule{"too many connections", Reason::TooManyConn},
     ReasonRule{"too many concurrent", Reason::TooManyConn},
+    ReasonRule{"max connections", Reason::TooManyConn},
+    ReasonRule{"connection limit", Reason::TooManyConn},
     ReasonRule{"too many simultaneous", Reason::TooManyConn},
     ReasonRule{"too many smtp sessions", Reason::TooManyConn},
     ReasonRule{"connection rate limit", Reason::TooManyConn},
@@ -110,6 +164,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"too many messages", Reason::TooManyConn},
     ReasonRule{"too many errors", Reason::TooManyConn},
     ReasonRule{"receiving mail at a rate", Reason::Speeding},
+    ReasonRule{"receiving mail too quickly", Reason::Speeding},
+    ReasonRule{"sending too fast", Reason::Speeding},
     ReasonRule{"rate limit", Reason::Speeding},
     ReasonRule{"ratelimit", Reason::Speeding},
     ReasonRule{"rate-limit", Reason::Speeding},
@@ -141,6 +197,9 @@ constexpr std::array kReasonRules{
     ReasonRule{"account is inactive", Reason::Suspend},
     ReasonRule{"account inactive", Reason::Suspend},
     ReasonRule{"account has been deactivated", Reason::Suspend},
+    ReasonRule{"account * suspended", Reason::Suspend},
+    ReasonRule{"account * disabled", Reason::Suspend},
+    ReasonRule{"mailbox * disabled", Reason::Suspend},
     ReasonRule{"user suspended", Reason::Suspend},
     ReasonRule{"recipient suspended", Reason::Suspend},
 
@@ -177,7 +236,6 @@ constexpr std::array kReasonRules{
     ReasonRule{"refused to talk to me", Reason::Blocked},
     ReasonRule{"not accepting connections", Reason::Blocked},
     ReasonRule{"service refused", Reason::Blocked},
-    ReasonRule{"connection refused by", Reason::Blocked},
     ReasonRule{"ip address * blocked", Reason::Blocked},
     ReasonRule{"ip * is blocked", Reason::Blocked},
     ReasonRule{"your ip", Reason::Blocked},
@@ -186,6 +244,7 @@ constexpr std::array kReasonRules{
     ReasonRule{"permanently deferred", Reason::Blocked},
     ReasonRule{"temporarily deferred", Reason::Blocked},
     ReasonRule{"dynamic ip", Reason::Blocked},
+    ReasonRule{"dynamically", Reason::Blocked},
     ReasonRule{"dial-up", Reason::Blocked},
     ReasonRule{"residential", Reason::Blocked},
     ReasonRule{"blocked by", Reason::Blocked},
@@ -246,6 +305,7 @@ constexpr std::array kReasonRules{
     ReasonRule{"not a member of", Reason::Rejected},
     ReasonRule{"are not member", Reason::Rejected},
     ReasonRule{"only members can post", Reason::Rejected},
+    ReasonRule{"受信拒否", Reason::Filtered},
 
     // Google Groups answers "the group may not exist, or you may not have
     // permission to post" (in the poster's language): a refusal of the sender.
@@ -253,8 +313,6 @@ constexpr std::array kReasonRules{
     ReasonRule{"google groups", Reason::Rejected},
 
     // --- message content and format
-    ReasonRule{"duplicate header", Reason::NotCompliantRfc},
-    ReasonRule{"multiple * addresses in from", Reason::NotCompliantRfc},
     ReasonRule{"not rfc 5322", Reason::NotCompliantRfc},
     ReasonRule{"rfc 5322", Reason::NotCompliantRfc},
     ReasonRule{"rfc5322", Reason::NotCompliantRfc},
@@ -308,6 +366,13 @@ constexpr std::array kReasonRules{
     ReasonRule{"disk quota", Reason::MailboxFull},
     ReasonRule{"mailbox size limit", Reason::MailboxFull},
     ReasonRule{"mailbox exceeds", Reason::MailboxFull},
+    ReasonRule{"inbox is full", Reason::MailboxFull},
+    ReasonRule{"account is full", Reason::MailboxFull},
+    ReasonRule{"exceeded storage allocation", Reason::MailboxFull},
+    ReasonRule{"mailbox has exceeded", Reason::MailboxFull},
+    ReasonRule{"storage quota", Reason::MailboxFull},
+    ReasonRule{"buzón lleno", Reason::MailboxFull},
+    ReasonRule{"メールボックスが一杯", Reason::MailboxFull},
     ReasonRule{"storage limit", Reason::MailboxFull},
     ReasonRule{"out of storage", Reason::MailboxFull},
     ReasonRule{"over its storage", Reason::MailboxFull},
@@ -329,6 +394,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"mail for * loops back to myself", Reason::SystemError},
     ReasonRule{"loops back", Reason::SystemError},
     ReasonRule{"too many hops", Reason::SystemError},
+    ReasonRule{"message is looping", Reason::SystemError},
+    ReasonRule{"isn't in my control/locals file", Reason::SystemError},
     ReasonRule{"hop count exceeded", Reason::SystemError},
     ReasonRule{"routing loop", Reason::SystemError},
     ReasonRule{"internal system error", Reason::SystemError},
@@ -336,6 +403,7 @@ constexpr std::array kReasonRules{
     ReasonRule{"system error", Reason::SystemError},
     ReasonRule{"server error", Reason::SystemError},
     ReasonRule{"local configuration error", Reason::SystemError},
+    ReasonRule{"configuration error", Reason::SystemError},
     ReasonRule{"unable to contact ldap", Reason::SystemError},
     ReasonRule{"temporary failure", Reason::SystemError},
     ReasonRule{"temporary problem", Reason::SystemError},
@@ -364,6 +432,11 @@ constexpr std::array kReasonRules{
     ReasonRule{"domain name not found", Reason::HostUnknown},
     ReasonRule{"unknown domain", Reason::HostUnknown},
     ReasonRule{"no such domain", Reason::HostUnknown},
+    ReasonRule{"no such host", Reason::HostUnknown},
+    ReasonRule{"couldn't find any host", Reason::HostUnknown},
+    ReasonRule{"couldn't find a mail exchanger", Reason::HostUnknown},
+    ReasonRule{"domain could not be found", Reason::HostUnknown},
+    ReasonRule{"no valid mx", Reason::HostUnknown},
     ReasonRule{"domain does not exist", Reason::HostUnknown},
     ReasonRule{"domain doesn't exist", Reason::HostUnknown},
     ReasonRule{"domain * does not exist", Reason::HostUnknown},
@@ -419,6 +492,23 @@ constexpr std::array kReasonRules{
     ReasonRule{"address rejected", Reason::UserUnknown},
     ReasonRule{"bad destination mailbox", Reason::UserUnknown},
     ReasonRule{"unknown local part", Reason::UserUnknown},
+    ReasonRule{"no such local user", Reason::UserUnknown},
+    ReasonRule{"unknown local user", Reason::UserUnknown},
+    ReasonRule{"account not found", Reason::UserUnknown},
+    ReasonRule{"address not found", Reason::UserUnknown},
+    ReasonRule{"user is unknown", Reason::UserUnknown},
+    ReasonRule{"recipient is unknown", Reason::UserUnknown},
+    ReasonRule{"unknown mailbox", Reason::UserUnknown},
+    ReasonRule{"unknown e-mail address", Reason::UserUnknown},
+    ReasonRule{"unknown email address", Reason::UserUnknown},
+    ReasonRule{"invalid user", Reason::UserUnknown},
+    ReasonRule{"not a known user", Reason::UserUnknown},
+    ReasonRule{"address no longer accepts mail", Reason::UserUnknown},
+    ReasonRule{"existiert nicht", Reason::UserUnknown},
+    ReasonRule{"adresse inconnue", Reason::UserUnknown},
+    ReasonRule{"usuario desconocido", Reason::UserUnknown},
+    ReasonRule{"宛先不明", Reason::UserUnknown},
+    ReasonRule{"存在しない", Reason::UserUnknown},
     ReasonRule{"invalid final delivery userid", Reason::UserUnknown},  // Ipswitch IMail
     ReasonRule{"unknown or illegal alias", Reason::UserUnknown},
     ReasonRule{"not a valid mailbox", Reason::UserUnknown},
@@ -443,6 +533,9 @@ constexpr std::array kReasonRules{
     ReasonRule{"been in the queue too long", Reason::Expired},
     ReasonRule{"too long in the queue", Reason::Expired},
     ReasonRule{"delivery time expired", Reason::Expired},
+    ReasonRule{"maximum-time-expired", Reason::Expired},
+    ReasonRule{"retry time exceeded", Reason::Expired},
+    ReasonRule{"delivery expired", Reason::Expired},
     ReasonRule{"delivery period expired", Reason::Expired},
     ReasonRule{"message timed out", Reason::Expired},
     ReasonRule{"could not be delivered within", Reason::Expired},
@@ -453,6 +546,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"have been failing for a long time", Reason::Expired},
     ReasonRule{"was aborted after", Reason::Expired},
     ReasonRule{"could not deliver for the last", Reason::Expired},
+    ReasonRule{"cannot send message for", Reason::Expired},
+    ReasonRule{"could not be delivered for", Reason::Expired},
     ReasonRule{"envelope expired", Reason::Expired},
     ReasonRule{"still undelivered after", Reason::Expired},
     // Gmail's and Postfix's words when they give up on a host that never answered.
@@ -466,6 +561,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"name service error", Reason::NetworkError},
     ReasonRule{"dns error", Reason::NetworkError},
     ReasonRule{"temporary lookup failure", Reason::NetworkError},
+    ReasonRule{"host lookup did not complete", Reason::NetworkError},
+    ReasonRule{"host name lookup failure", Reason::NetworkError},
     ReasonRule{"name server", Reason::NetworkError},
     ReasonRule{"connection refused", Reason::NetworkError},
     ReasonRule{"connection reset", Reason::NetworkError},
@@ -507,6 +604,8 @@ constexpr std::array kGenericReasonRules{
     ReasonRule{"policy", Reason::PolicyViolation},
     ReasonRule{"prohibited", Reason::PolicyViolation},
     ReasonRule{"access denied", Reason::Rejected},
+    ReasonRule{"mail rejected", Reason::Rejected},
+    ReasonRule{"message rejected", Reason::Rejected},
     ReasonRule{"not allowed", Reason::Rejected},
     ReasonRule{"malformed", Reason::ContentError},
     ReasonRule{"quota", Reason::MailboxFull},
@@ -516,7 +615,8 @@ constexpr std::array kGenericReasonRules{
 };
 
 template <std::size_t N>
-std::optional<Reason> first_match(std::string_view folded_text, const std::array<ReasonRule, N>& rules) {
+std::optional<Reason> first_match(std::string_view folded_text,
+                                  const std::array<ReasonRule, N>& rules) {
   for (const ReasonRule& rule : rules) {
     if (pattern_matches(folded_text, rule.pattern)) return rule.reason;
   }

@@ -19,7 +19,9 @@ bool is_positive_action(std::string_view action) {
 }
 
 // "5.0.0" and "4.0.0" only say "permanent" or "temporary".
-bool is_generic_status(std::string_view status) { return status.size() == 5 && status.substr(1) == ".0.0"; }
+bool is_generic_status(std::string_view status) {
+  return status.size() == 5 && status.substr(1) == ".0.0";
+}
 
 // The DSN's Status, made more precise by a code in the diagnostic of the same
 // class (a DSN may say 5.0.0 while the server said "550 5.1.1").
@@ -34,7 +36,8 @@ std::string best_status(const RecipientEvidence& evidence) {
 
 // RFC 3463 section 3.1: the class digit. Without a code, the reply code's first
 // digit (RFC 5321 section 4.2.1), then the DSN action, then the notice's words.
-bool is_temporary(const RecipientEvidence& evidence, std::string_view status, std::string_view reply_code) {
+bool is_temporary(const RecipientEvidence& evidence, std::string_view status,
+                  std::string_view reply_code) {
   if (evidence.action == "delayed") return true;
   if (!status.empty()) return status[0] == '4';
   if (!reply_code.empty()) return reply_code[0] == '4';
@@ -84,7 +87,9 @@ std::string_view quoted_remote_reply(std::string_view diagnostic) {
   std::size_t quote = diagnostic.find("-'");
   if (quote == std::string_view::npos || quote < 3) return {};
   std::string_view code = diagnostic.substr(quote - 3, 3);
-  if ((code[0] != '4' && code[0] != '5') || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9') return {};
+  if ((code[0] != '4' && code[0] != '5') || code[1] < '0' || code[1] > '9' || code[2] < '0' ||
+      code[2] > '9')
+    return {};
   std::size_t close = diagnostic.rfind('\'');
   if (close <= quote + 1) return {};
   return diagnostic.substr(quote + 2, close - quote - 2);
@@ -94,15 +99,18 @@ std::string_view quoted_remote_reply(std::string_view diagnostic) {
 // the remote server's own reply (a DSN's Diagnostic-Code) before the notice's
 // prose about the recipient; within each, specific phrases before the enhanced
 // status code, and the code before words that only say "no".
-std::optional<Reason> reason_from_words(const RecipientEvidence& evidence, std::string_view status) {
+std::optional<Reason> reason_from_words(const RecipientEvidence& evidence,
+                                        std::string_view status) {
   if (evidence.stated_reason) return evidence.stated_reason;
   std::string_view remote_reply = quoted_remote_reply(evidence.diagnostic);
-  std::string diagnostic = fold_for_matching(remote_reply.empty() ? evidence.diagnostic : remote_reply);
+  std::string diagnostic =
+      fold_for_matching(remote_reply.empty() ? evidence.diagnostic : remote_reply);
   std::string context = fold_for_matching(evidence.context);
   std::optional<Reason> by_status = reason_for_status(status);
 
   std::optional<Reason> reason = reason_from_text(diagnostic);
-  if (!reason && !diagnostic.empty()) reason = by_status ? by_status : reason_from_text(diagnostic, RuleStrength::Generic);
+  if (!reason && !diagnostic.empty())
+    reason = by_status ? by_status : reason_from_text(diagnostic, RuleStrength::Generic);
   if (!reason) reason = reason_from_text(context);
   if (!reason) reason = by_status;
   if (!reason) reason = reason_from_text(context, RuleStrength::Generic);
@@ -111,7 +119,8 @@ std::optional<Reason> reason_from_words(const RecipientEvidence& evidence, std::
   // RFC 3464 section 2.3.6: an "x-unix" diagnostic comes from the local
   // delivery program (procmail, a pipe), not from an SMTP server; unless it
   // says the mailbox or disk is full, the program is what failed.
-  if (evidence.diagnostic_type == "x-unix" && reason != Reason::MailboxFull && reason != Reason::SystemFull) {
+  if (evidence.diagnostic_type == "x-unix" && reason != Reason::MailboxFull &&
+      reason != Reason::SystemFull) {
     return Reason::MailerError;
   }
   if (reason == Reason::UserUnknown && is_precise_policy_status(status)) return by_status;
@@ -165,10 +174,12 @@ BounceResult decide_recipient(const RecipientEvidence& evidence) {
   result.recipient = evidence.address;
   result.action = evidence.action;
   result.remote_mta = evidence.remote_mta;
-  result.diagnostic = bounded_diagnostic(evidence.diagnostic.empty() ? evidence.context : evidence.diagnostic);
+  result.diagnostic =
+      bounded_diagnostic(evidence.diagnostic.empty() ? evidence.context : evidence.diagnostic);
   result.status = best_status(evidence);
   result.reply_code = find_reply_code(evidence.diagnostic);
-  if (result.reply_code.empty() && evidence.diagnostic.empty()) result.reply_code = find_reply_code(evidence.context);
+  if (result.reply_code.empty() && evidence.diagnostic.empty())
+    result.reply_code = find_reply_code(evidence.context);
 
   if (is_positive_action(evidence.action) || evidence.stated_reason == Reason::Delivered) {
     result.bounce_class = BounceClass::Delivered;
@@ -185,15 +196,17 @@ BounceResult decide_recipient(const RecipientEvidence& evidence) {
 
   // Whether the MTA is still trying, which the status code does not tell: a
   // "failed" DSN with a 4.x.x status is final.
-  bool still_trying = evidence.action == "delayed" ||
-                      (evidence.action.empty() && evidence.notice_still_trying && !evidence.notice_permanent);
+  bool still_trying =
+      evidence.action == "delayed" ||
+      (evidence.action.empty() && evidence.notice_still_trying && !evidence.notice_permanent);
   result.bounce_class =
       class_for_reason(result.reason, result.reason == Reason::Expired ? still_trying : temporary);
   if (still_trying && result.bounce_class == BounceClass::Hard) {
     // Still being retried: the address is not known to be bad yet.
     result.bounce_class = BounceClass::Soft;
   }
-  PostmarkType type = postmark_type(result.bounce_class, result.reason, result.status, dns_failure, {});
+  PostmarkType type =
+      postmark_type(result.bounce_class, result.reason, result.status, dns_failure, {});
   result.type = type.name;
   result.type_code = type.code;
   return result;

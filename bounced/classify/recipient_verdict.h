@@ -1,10 +1,14 @@
 // What one recipient's evidence adds up to: the class, reason, status and
 // Postmark type of a BounceResult. The evidence comes from a DSN recipient
 // group, an SES record or the lines of a plain notice; the order of trust is
-//   1. what the report states outright (DSN Action; SES bounceSubType),
-//   2. the remote server's words (reason_rules.cpp),
-//   3. the enhanced status code alone (status_codes.cpp, RFC 3463),
-//   4. whether the failure is permanent at all.
+//   1. what the report states outright (DSN Action; SES bounceSubType);
+//   2. the remote server's reply: a phrase that names a cause
+//      (reason_rules.cpp), else its enhanced status code (RFC 3463,
+//      status_codes.cpp), else words that only say "no";
+//   3. the notice's lines about the recipient, read the same way, then the
+//      whole notice;
+//   4. the SMTP command the rejection answered (report_cues.cpp);
+//   5. whether the failure is final at all (status class, Action, notice).
 #pragma once
 
 #include <optional>

@@ -19,29 +19,71 @@ bool any_matches(std::string_view folded, const std::array<std::string_view, N>&
 
 // Local parts and display names of the senders of delivery reports.
 constexpr std::array<std::string_view, 10> kMailSystemSenders{
-    "mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "postmaster",
-    "mail delivery", "mail administrator", "mail system", "double-bounce", "post_master"};
+    "mailer-daemon", "mailer_daemon",      "mailerdaemon", "mail-daemon",   "postmaster",
+    "mail delivery", "mail administrator", "mail system",  "double-bounce", "post_master"};
 
 constexpr std::array<std::string_view, 34> kBounceSubjects{
     "undeliver",  // Undeliverable, Undelivered Mail Returned to Sender
-    "undelivered", "returned mail", "return mail", "returned to sender", "delivery status notification",
-    "delivery failure", "delivery failed", "delivery has failed", "delivery notification",
-    "failure notice", "failure delivery", "mail delivery failed", "delivery problem",
-    "could not be delivered", "couldn't be delivered", "not delivered", "non remis",
-    "non-remis", "nondeliverable", "non-deliverable", "mail system error", "permanent delivery failure",
-    "warning: could not send", "delayed mail", "delivery delayed", "message delayed",
-    "unzustellbar", "nicht zustellbar", "error sending", "error delivering", "rejected:",
-    "nicht ausgeliefert", "there was an error"};
+    "undelivered",
+    "returned mail",
+    "return mail",
+    "returned to sender",
+    "delivery status notification",
+    "delivery failure",
+    "delivery failed",
+    "delivery has failed",
+    "delivery notification",
+    "failure notice",
+    "failure delivery",
+    "mail delivery failed",
+    "delivery problem",
+    "could not be delivered",
+    "couldn't be delivered",
+    "not delivered",
+    "non remis",
+    "non-remis",
+    "nondeliverable",
+    "non-deliverable",
+    "mail system error",
+    "permanent delivery failure",
+    "warning: could not send",
+    "delayed mail",
+    "delivery delayed",
+    "message delayed",
+    "unzustellbar",
+    "nicht zustellbar",
+    "error sending",
+    "error delivering",
+    "rejected:",
+    "nicht ausgeliefert",
+    "there was an error"};
 
-constexpr std::array<std::string_view, 22> kAutoReplySubjects{
-    "out of office", "out of the office", "auto:", "automatic reply", "auto reply", "auto-reply",
-    "autoreply", "auto response", "auto-response", "autoresponse", "vacation", "away from my mail",
-    "away from the office", "abwesenheit", "abwesend", "réponse automatique", "reponse automatique",
-    "respuesta automática", "risposta automatica", "自動応答", "自動返信", "不在"};
+constexpr std::array<std::string_view, 22> kAutoReplySubjects{"out of office",
+                                                              "out of the office",
+                                                              "auto:",
+                                                              "automatic reply",
+                                                              "auto reply",
+                                                              "auto-reply",
+                                                              "autoreply",
+                                                              "auto response",
+                                                              "auto-response",
+                                                              "autoresponse",
+                                                              "vacation",
+                                                              "away from my mail",
+                                                              "away from the office",
+                                                              "abwesenheit",
+                                                              "abwesend",
+                                                              "réponse automatique",
+                                                              "reponse automatique",
+                                                              "respuesta automática",
+                                                              "risposta automatica",
+                                                              "自動応答",
+                                                              "自動返信",
+                                                              "不在"};
 
-constexpr std::array<std::string_view, 5> kComplaintSubjects{
-    "complaint about message from", "abuse report", "spam report", "fbl report",
-    "feedback loop report"};
+constexpr std::array<std::string_view, 5> kComplaintSubjects{"complaint about message from",
+                                                             "abuse report", "spam report",
+                                                             "fbl report", "feedback loop report"};
 
 constexpr std::array<std::string_view, 45> kDeliveryFailedPhrases{
     "could not be delivered", "couldn't be delivered", "could not deliver", "was not delivered",
@@ -57,15 +99,25 @@ constexpr std::array<std::string_view, 45> kDeliveryFailedPhrases{
     "user unknown", "unknown user", "no such user", "mailbox unavailable", "mailbox is full",
     "does not exist", "invalid user"};
 
-constexpr std::array<std::string_view, 14> kStillTryingPhrases{
-    "warning message only", "will be retried", "will retry", "still trying", "will continue trying",
-    "delivery attempts will continue", "has not yet been delivered", "not yet been delivered",
-    "has been delayed", "delivery delayed", "temporarily deferred", "do not need to resend",
-    "delay reason", "will keep trying"};
+constexpr std::array<std::string_view, 14> kStillTryingPhrases{"warning message only",
+                                                               "will be retried",
+                                                               "will retry",
+                                                               "still trying",
+                                                               "will continue trying",
+                                                               "delivery attempts will continue",
+                                                               "has not yet been delivered",
+                                                               "not yet been delivered",
+                                                               "has been delayed",
+                                                               "delivery delayed",
+                                                               "temporarily deferred",
+                                                               "do not need to resend",
+                                                               "delay reason",
+                                                               "will keep trying"};
 
 constexpr std::array<std::string_view, 9> kPermanentPhrases{
-    "permanent error", "failed permanently", "permanent failure", "permanent fatal", "fatal error",
-    "permanently", "this is a permanent", "i've given up", "not going to try again"};
+    "permanent error",     "failed permanently", "permanent failure",
+    "permanent fatal",     "fatal error",        "permanently",
+    "this is a permanent", "i've given up",      "not going to try again"};
 
 struct StageCue {
   std::string_view pattern;

@@ -92,16 +92,17 @@ std::optional<SesNotification> read_ses_notification(std::string_view text) {
     notification.temporary = bounce["bounceType"].text() == "Transient";
     std::optional<Reason> reason = reason_for_sub_type(bounce["bounceSubType"].text());
     for (const JsonValue& recipient : bounce["bouncedRecipients"].elements()) {
-      notification.recipients.push_back({recipient["emailAddress"].text(), recipient["action"].text(),
-                                         recipient["status"].text(), recipient["diagnosticCode"].text(),
-                                         reason});
+      notification.recipients.push_back({recipient["emailAddress"].text(),
+                                         recipient["action"].text(), recipient["status"].text(),
+                                         recipient["diagnosticCode"].text(), reason});
     }
   } else if (type == "Complaint") {
     const JsonValue& complaint = (*object)["complaint"];
     notification.type = SesNotification::Type::Complaint;
     notification.feedback_type = common::ascii_lower(complaint["complaintFeedbackType"].text());
     for (const JsonValue& recipient : complaint["complainedRecipients"].elements()) {
-      notification.recipients.push_back({recipient["emailAddress"].text(), {}, {}, {}, Reason::Feedback});
+      notification.recipients.push_back(
+          {recipient["emailAddress"].text(), {}, {}, {}, Reason::Feedback});
     }
   } else if (type == "Delivery") {
     const JsonValue& delivery = (*object)["delivery"];

@@ -15,19 +15,19 @@ namespace bounced {
 
 struct SesRecipient {
   std::string address;
-  std::string action;      // bounces: "failed" (SES writes the DSN Action)
-  std::string status;      // bounces: the enhanced status code
-  std::string diagnostic;  // bounces: diagnosticCode; deliveries: smtpResponse
+  std::string action;            // bounces: "failed" (SES writes the DSN Action)
+  std::string status;            // bounces: the enhanced status code
+  std::string diagnostic;        // bounces: diagnosticCode; deliveries: smtpResponse
   std::optional<Reason> reason;  // from bounceSubType, when it says
 };
 
 struct SesNotification {
   enum class Type { Bounce, Complaint, Delivery };
   Type type = Type::Bounce;
-  bool temporary = false;      // bounceType Transient
-  std::string feedback_type;   // complaintFeedbackType, lower case
+  bool temporary = false;     // bounceType Transient
+  std::string feedback_type;  // complaintFeedbackType, lower case
   std::vector<SesRecipient> recipients;
-  std::string message_id;      // mail.messageId (SES's id of the original)
+  std::string message_id;           // mail.messageId (SES's id of the original)
   std::string original_message_id;  // the original's Message-ID header, when SES copied headers
   std::string stamp_queue_id;       // the original's X-Stamp-Queue-Id header, likewise
 };

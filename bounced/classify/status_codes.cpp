@@ -69,7 +69,9 @@ bool is_reply_code_at(std::string_view text, std::size_t pos) {
 std::size_t after_reply_code(std::string_view text, std::size_t pos) {
   std::size_t i = pos + 3;
   // Amazon SES quotes the remote reply: "550-'5.2.2 ...'".
-  while (i < text.size() && (text[i] == ' ' || text[i] == '-' || text[i] == '\t' || text[i] == '\'' || text[i] == '"')) ++i;
+  while (i < text.size() &&
+         (text[i] == ' ' || text[i] == '-' || text[i] == '\t' || text[i] == '\'' || text[i] == '"'))
+    ++i;
   if (is_reply_code_at(text, i)) return after_reply_code(text, i);
   return i;
 }
@@ -84,26 +86,26 @@ struct StatusMeaning {
 // say only "other" or "undefined" are left out on purpose: the text decides.
 constexpr std::array kStatusMeanings{
     // X.1 addressing
-    StatusMeaning{"1.1", Reason::UserUnknown},   // bad destination mailbox address
-    StatusMeaning{"1.2", Reason::HostUnknown},   // bad destination system address
-    StatusMeaning{"1.3", Reason::UserUnknown},   // bad destination mailbox address syntax
-    StatusMeaning{"1.4", Reason::UserUnknown},   // destination mailbox address ambiguous
-    StatusMeaning{"1.6", Reason::HasMoved},      // destination mailbox has moved, no forwarding
-    StatusMeaning{"1.7", Reason::Rejected},      // bad sender's mailbox address syntax
-    StatusMeaning{"1.8", Reason::Rejected},      // bad sender's system address
-    StatusMeaning{"1.10", Reason::NotAccept},    // recipient address has null MX (RFC 7505)
+    StatusMeaning{"1.1", Reason::UserUnknown},  // bad destination mailbox address
+    StatusMeaning{"1.2", Reason::HostUnknown},  // bad destination system address
+    StatusMeaning{"1.3", Reason::UserUnknown},  // bad destination mailbox address syntax
+    StatusMeaning{"1.4", Reason::UserUnknown},  // destination mailbox address ambiguous
+    StatusMeaning{"1.6", Reason::HasMoved},     // destination mailbox has moved, no forwarding
+    StatusMeaning{"1.7", Reason::Rejected},     // bad sender's mailbox address syntax
+    StatusMeaning{"1.8", Reason::Rejected},     // bad sender's system address
+    StatusMeaning{"1.10", Reason::NotAccept},   // recipient address has null MX (RFC 7505)
     // X.2 mailbox
-    StatusMeaning{"2.1", Reason::Suspend},       // mailbox disabled, not accepting messages
-    StatusMeaning{"2.2", Reason::MailboxFull},   // mailbox full
-    StatusMeaning{"2.3", Reason::ExceedLimit},   // message length exceeds administrative limit
-    StatusMeaning{"2.4", Reason::SystemError},   // mailing list expansion problem
+    StatusMeaning{"2.1", Reason::Suspend},      // mailbox disabled, not accepting messages
+    StatusMeaning{"2.2", Reason::MailboxFull},  // mailbox full
+    StatusMeaning{"2.3", Reason::ExceedLimit},  // message length exceeds administrative limit
+    StatusMeaning{"2.4", Reason::SystemError},  // mailing list expansion problem
     // X.3 mail system
-    StatusMeaning{"3.0", Reason::SystemError},   // other or undefined mail system status
-    StatusMeaning{"3.1", Reason::SystemFull},    // mail system full
-    StatusMeaning{"3.2", Reason::NotAccept},     // system not accepting network messages
-    StatusMeaning{"3.3", Reason::SystemError},   // system not capable of selected features
-    StatusMeaning{"3.4", Reason::MesgTooBig},    // message too big for system
-    StatusMeaning{"3.5", Reason::SystemError},   // system incorrectly configured
+    StatusMeaning{"3.0", Reason::SystemError},  // other or undefined mail system status
+    StatusMeaning{"3.1", Reason::SystemFull},   // mail system full
+    StatusMeaning{"3.2", Reason::NotAccept},    // system not accepting network messages
+    StatusMeaning{"3.3", Reason::SystemError},  // system not capable of selected features
+    StatusMeaning{"3.4", Reason::MesgTooBig},   // message too big for system
+    StatusMeaning{"3.5", Reason::SystemError},  // system incorrectly configured
     // X.4 network and routing
     StatusMeaning{"4.0", Reason::NetworkError},  // other or undefined network or routing status
     StatusMeaning{"4.1", Reason::NetworkError},  // no answer from host
@@ -114,12 +116,12 @@ constexpr std::array kStatusMeanings{
     StatusMeaning{"4.6", Reason::NetworkError},  // routing loop detected
     StatusMeaning{"4.7", Reason::Expired},       // delivery time expired
     // X.5 mail delivery protocol
-    StatusMeaning{"5.1", Reason::SyntaxError},   // invalid command
-    StatusMeaning{"5.2", Reason::SyntaxError},   // syntax error
-    StatusMeaning{"5.3", Reason::TooManyConn},   // too many recipients
-    StatusMeaning{"5.4", Reason::SyntaxError},   // invalid command arguments
-    StatusMeaning{"5.5", Reason::SyntaxError},   // wrong protocol version
-    StatusMeaning{"5.6", Reason::SyntaxError},   // authentication exchange line too long
+    StatusMeaning{"5.1", Reason::SyntaxError},  // invalid command
+    StatusMeaning{"5.2", Reason::SyntaxError},  // syntax error
+    StatusMeaning{"5.3", Reason::TooManyConn},  // too many recipients
+    StatusMeaning{"5.4", Reason::SyntaxError},  // invalid command arguments
+    StatusMeaning{"5.5", Reason::SyntaxError},  // wrong protocol version
+    StatusMeaning{"5.6", Reason::SyntaxError},  // authentication exchange line too long
     // X.6 message content or media
     StatusMeaning{"6.0", Reason::ContentError},  // other or undefined media error
     StatusMeaning{"6.1", Reason::ContentError},  // media not supported
@@ -132,37 +134,37 @@ constexpr std::array kStatusMeanings{
     StatusMeaning{"6.8", Reason::ContentError},  // UTF-8 string reply required
     StatusMeaning{"6.9", Reason::ContentError},  // UTF-8 header message cannot be transferred
     // X.7 security or policy
-    StatusMeaning{"7.0", Reason::SecurityError},    // other or undefined security status
-    StatusMeaning{"7.1", Reason::Rejected},         // delivery not authorized, message refused
-    StatusMeaning{"7.2", Reason::PolicyViolation},  // mailing list expansion prohibited
-    StatusMeaning{"7.3", Reason::SecurityError},    // security conversion required
-    StatusMeaning{"7.4", Reason::SecurityError},    // security features not supported
-    StatusMeaning{"7.5", Reason::SecurityError},    // cryptographic failure
-    StatusMeaning{"7.6", Reason::SecurityError},    // cryptographic algorithm not supported
-    StatusMeaning{"7.7", Reason::SecurityError},    // message integrity failure
-    StatusMeaning{"7.8", Reason::SecurityError},    // authentication credentials invalid
-    StatusMeaning{"7.9", Reason::SecurityError},    // authentication mechanism too weak
-    StatusMeaning{"7.10", Reason::FailedStartTls},  // encryption needed
-    StatusMeaning{"7.11", Reason::FailedStartTls},  // encryption required for mechanism
-    StatusMeaning{"7.12", Reason::SecurityError},   // password transition needed
-    StatusMeaning{"7.13", Reason::Suspend},         // user account disabled
-    StatusMeaning{"7.14", Reason::SecurityError},   // trust relationship required
-    StatusMeaning{"7.15", Reason::PolicyViolation}, // priority level too low
-    StatusMeaning{"7.16", Reason::MesgTooBig},      // message too big for specified priority
-    StatusMeaning{"7.17", Reason::HasMoved},        // mailbox owner has changed
-    StatusMeaning{"7.18", Reason::HasMoved},        // domain owner has changed
-    StatusMeaning{"7.19", Reason::PolicyViolation}, // RRVS test cannot be completed
-    StatusMeaning{"7.20", Reason::AuthFailure},     // no passing DKIM signature found
-    StatusMeaning{"7.21", Reason::AuthFailure},     // no acceptable DKIM signature found
-    StatusMeaning{"7.22", Reason::AuthFailure},     // no valid author-matched DKIM signature
-    StatusMeaning{"7.23", Reason::AuthFailure},     // SPF validation failed
-    StatusMeaning{"7.24", Reason::AuthFailure},     // SPF validation error
-    StatusMeaning{"7.25", Reason::RequirePtr},      // reverse DNS validation failed
-    StatusMeaning{"7.26", Reason::AuthFailure},     // multiple authentication checks failed
-    StatusMeaning{"7.27", Reason::NotAccept},       // sender address has null MX
-    StatusMeaning{"7.28", Reason::Speeding},        // mail flood detected
-    StatusMeaning{"7.29", Reason::AuthFailure},     // ARC validation failure
-    StatusMeaning{"7.30", Reason::FailedStartTls},  // REQUIRETLS support required
+    StatusMeaning{"7.0", Reason::SecurityError},     // other or undefined security status
+    StatusMeaning{"7.1", Reason::Rejected},          // delivery not authorized, message refused
+    StatusMeaning{"7.2", Reason::PolicyViolation},   // mailing list expansion prohibited
+    StatusMeaning{"7.3", Reason::SecurityError},     // security conversion required
+    StatusMeaning{"7.4", Reason::SecurityError},     // security features not supported
+    StatusMeaning{"7.5", Reason::SecurityError},     // cryptographic failure
+    StatusMeaning{"7.6", Reason::SecurityError},     // cryptographic algorithm not supported
+    StatusMeaning{"7.7", Reason::SecurityError},     // message integrity failure
+    StatusMeaning{"7.8", Reason::SecurityError},     // authentication credentials invalid
+    StatusMeaning{"7.9", Reason::SecurityError},     // authentication mechanism too weak
+    StatusMeaning{"7.10", Reason::FailedStartTls},   // encryption needed
+    StatusMeaning{"7.11", Reason::FailedStartTls},   // encryption required for mechanism
+    StatusMeaning{"7.12", Reason::SecurityError},    // password transition needed
+    StatusMeaning{"7.13", Reason::Suspend},          // user account disabled
+    StatusMeaning{"7.14", Reason::SecurityError},    // trust relationship required
+    StatusMeaning{"7.15", Reason::PolicyViolation},  // priority level too low
+    StatusMeaning{"7.16", Reason::MesgTooBig},       // message too big for specified priority
+    StatusMeaning{"7.17", Reason::HasMoved},         // mailbox owner has changed
+    StatusMeaning{"7.18", Reason::HasMoved},         // domain owner has changed
+    StatusMeaning{"7.19", Reason::PolicyViolation},  // RRVS test cannot be completed
+    StatusMeaning{"7.20", Reason::AuthFailure},      // no passing DKIM signature found
+    StatusMeaning{"7.21", Reason::AuthFailure},      // no acceptable DKIM signature found
+    StatusMeaning{"7.22", Reason::AuthFailure},      // no valid author-matched DKIM signature
+    StatusMeaning{"7.23", Reason::AuthFailure},      // SPF validation failed
+    StatusMeaning{"7.24", Reason::AuthFailure},      // SPF validation error
+    StatusMeaning{"7.25", Reason::RequirePtr},       // reverse DNS validation failed
+    StatusMeaning{"7.26", Reason::AuthFailure},      // multiple authentication checks failed
+    StatusMeaning{"7.27", Reason::NotAccept},        // sender address has null MX
+    StatusMeaning{"7.28", Reason::Speeding},         // mail flood detected
+    StatusMeaning{"7.29", Reason::AuthFailure},      // ARC validation failure
+    StatusMeaning{"7.30", Reason::FailedStartTls},   // REQUIRETLS support required
 };
 
 }  // namespace
