@@ -1,8 +1,6 @@
 // BounceProcessor. See bounce_processor.h.
 #include "bounced/bounce_processor.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <ctime>
@@ -13,6 +11,7 @@
 #include "bounced/webhook/webhook_outbox.h"
 #include "bounced/webhook/webhook_payloads.h"
 #include "common/base/ascii.h"
+#include "common/base/digest.h"
 #include "common/base/log.h"
 #include "common/store/suppression_store.h"
 
@@ -24,42 +23,6 @@ namespace wh = bounced::webhook;
 
 constexpr const char* kDefaultStream = "outbound";
 constexpr const char* kRecipientOrigin = "Recipient";
-
-std::string sha256_hex(std::string_view bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
-}
-
-// Rolls back unless committed: every early return leaves the database as it was.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) (void)common::store::exec(db_, "ROLLBACK");
-  }
-  common::Status begin() {
-    auto st = common::store::exec(db_, "BEGIN IMMEDIATE");
-    open_ = static_cast<bool>(st);
-    return st;
-  }
-  common::Status commit() {
-    auto st = common::store::exec(db_, "COMMIT");
-    if (st) open_ = false;
-    return st;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
 
 const mta::TenantConfig* find_tenant(const mta::MtaConfig& config, const std::string& name) {
   for (const auto& t : config.tenants) {
@@ -139,10 +102,10 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
                                               std::int64_t now) {
   const BounceReport report = classify_message(incoming.raw);
   ProcessOutcome outcome;
-  Transaction tx(db);
+  common::store::ImmediateTransaction tx(db);
   if (auto st = tx.begin(); !st) return std::unexpected(st.error());
 
-  const std::string digest = sha256_hex(incoming.raw);
+  const std::string digest = common::sha256_hex(incoming.raw);
   auto earlier = find_report(db, digest);
   if (!earlier) return std::unexpected(earlier.error());
   if (*earlier) {

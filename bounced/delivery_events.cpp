@@ -34,28 +34,6 @@ common::Result<std::optional<std::int64_t>> single_int(sqlite3* db, const char* 
   return std::optional<std::int64_t>(sqlite3_column_int64(s->get(), 0));
 }
 
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) (void)exec(db_, "ROLLBACK");
-  }
-  common::Status begin() {
-    auto st = exec(db_, "BEGIN IMMEDIATE");
-    open_ = static_cast<bool>(st);
-    return st;
-  }
-  common::Status commit() {
-    auto st = exec(db_, "COMMIT");
-    if (st) open_ = false;
-    return st;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
-
 }  // namespace
 
 common::Result<std::size_t> queue_delivery_webhooks(sqlite3* db, const BouncedConfig& config, std::size_t max_rows,
@@ -72,7 +50,7 @@ common::Result<std::size_t> queue_delivery_webhooks(sqlite3* db, const BouncedCo
   if (!log_exists) return std::unexpected(log_exists.error());
   if (!*log_exists) return std::size_t{0};  // stamp-mta has not created its log yet
 
-  Transaction tx(db);
+  common::store::ImmediateTransaction tx(db);
   if (auto st = tx.begin(); !st) return std::unexpected(st.error());
   auto cursor = single_int(db, "SELECT value FROM bounced_cursor WHERE name = 'delivery'");
   if (!cursor) return std::unexpected(cursor.error());

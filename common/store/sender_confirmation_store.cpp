@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "common/base/base64.h"
+#include "common/base/digest.h"
 
 namespace common::store {
 namespace {
@@ -56,19 +57,6 @@ std::string base64url(std::string_view bytes) {
   return text;
 }
 
-std::string sha256_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
-}
-
 }  // namespace
 
 const char* redeem_failure_text(RedeemFailure failure) {
@@ -105,7 +93,7 @@ Result<SenderConfirmation> SenderConfirmationStore::create(const std::string& te
   auto statement = prepare(c, kInsert, kWhat);
   if (!statement) return std::unexpected(statement.error());
   sqlite3_stmt* s = statement->get();
-  Status st = bind_text(c, s, 1, sha256_hex(made.token), kWhat);
+  Status st = bind_text(c, s, 1, common::sha256_hex(made.token), kWhat);
   if (st) st = bind_text(c, s, 2, tenant, kWhat);
   if (st) st = bind_text(c, s, 3, address, kWhat);
   if (st && (sqlite3_bind_int64(s, 4, made.created_at) != SQLITE_OK ||
@@ -129,17 +117,17 @@ Status SenderConfirmationStore::run(const char* sql, const std::string& token_ha
   return {};
 }
 
-Status SenderConfirmationStore::cancel(const std::string& token) { return run(kDelete, sha256_hex(token), "delete"); }
+Status SenderConfirmationStore::cancel(const std::string& token) { return run(kDelete, common::sha256_hex(token), "delete"); }
 
 Status SenderConfirmationStore::unredeem(const std::string& token) {
-  return run(kUnredeem, sha256_hex(token), "unredeem");
+  return run(kUnredeem, common::sha256_hex(token), "unredeem");
 }
 
 Result<std::expected<SenderConfirmationStore::Redeemed, RedeemFailure>> SenderConfirmationStore::redeem(
     const std::string& token, std::int64_t now) {
   using Outcome = std::expected<Redeemed, RedeemFailure>;
   if (token.empty() || token.size() > kMaxTokenLength) return Outcome(std::unexpected(RedeemFailure::Unknown));
-  const std::string hash = sha256_hex(token);
+  const std::string hash = common::sha256_hex(token);
   std::lock_guard lock(mutex_);
   sqlite3* c = db_.get();
   auto update = prepare(c, kRedeem, kWhat);

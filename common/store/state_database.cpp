@@ -60,4 +60,20 @@ Result<OwnedSqlite> open_state_database(const std::filesystem::path& database, c
   return db;
 }
 
+ImmediateTransaction::~ImmediateTransaction() {
+  if (open_) (void)exec(db_, "ROLLBACK");
+}
+
+Status ImmediateTransaction::begin() {
+  auto st = exec(db_, "BEGIN IMMEDIATE");
+  open_ = static_cast<bool>(st);
+  return st;
+}
+
+Status ImmediateTransaction::commit() {
+  auto st = exec(db_, "COMMIT");
+  if (st) open_ = false;
+  return st;
+}
+
 }  // namespace common::store

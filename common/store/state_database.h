@@ -40,4 +40,22 @@ Result<OwnedStatement> prepare(sqlite3* db, const char* sql, std::string_view wh
 // Binds text (SQLITE_TRANSIENT: SQLite copies, the caller's string may go away).
 Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, std::string_view text, std::string_view what);
 
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed, so every early
+// return leaves the database as it was. IMMEDIATE, not a deferred BEGIN: a
+// read-then-write transaction would otherwise get "database is locked" at
+// once, whatever busy_timeout says (research/dependencies.md section 5).
+class ImmediateTransaction {
+ public:
+  explicit ImmediateTransaction(sqlite3* db) : db_(db) {}
+  ~ImmediateTransaction();
+  ImmediateTransaction(const ImmediateTransaction&) = delete;
+  ImmediateTransaction& operator=(const ImmediateTransaction&) = delete;
+  Status begin();
+  Status commit();
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
 }  // namespace common::store
