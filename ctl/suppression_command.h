@@ -8,7 +8,9 @@
 // loading the config to find state.database and the tenant, the text and JSON
 // it prints, exit codes (0 done, 1 failed, 2 usage). It writes the state
 // database directly (common/store/suppression_store.cpp), which a running
-// stamp-mta reads at every RCPT, so changes apply at once without the daemon.
+// stamp-mta reads at every RCPT, so changes apply at once without the daemon;
+// each change also queues the tenant's SubscriptionChange webhooks in the
+// outbox, which stamp-bounced sends.
 #pragma once
 
 #include <cstdio>

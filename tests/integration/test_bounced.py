@@ -309,6 +309,18 @@ class BouncedTest(OutboundTestCase):
         time.sleep(2)  # announced once, not at every poll
         self.assertEqual(len(receiver.wait(1, RecordType="Delivery")), 1)
 
+    def test_manual_suppression_changes_are_announced(self):
+        receiver = self.start_receiver()
+        self.start_daemons(receiver.url())
+        self.mta.stampctl("suppression", "add", "Ivan@dest.test", "--tenant", TENANT)
+        (request, added), = receiver.wait(1, RecordType="SubscriptionChange", SuppressSending=True)
+        self.assertSigned(request)
+        self.assertEqual((added["Recipient"], added["Origin"], added["SuppressionReason"], added["MessageStream"]),
+                         ("ivan@dest.test", "Admin", "ManualSuppression", "outbound"))
+        self.mta.stampctl("suppression", "remove", "ivan@dest.test", "--tenant", TENANT)
+        (_, removed), = receiver.wait(1, RecordType="SubscriptionChange", SuppressSending=False)
+        self.assertEqual((removed["Recipient"], removed["SuppressionReason"]), ("ivan@dest.test", None))
+
     # real reports from the corpus
 
     def test_corpus_reports_are_accepted_and_classified_over_smtp(self):
