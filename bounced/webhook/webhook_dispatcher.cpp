@@ -28,7 +28,8 @@ constexpr double kJitterHigh = 1.2;
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 timeval to_timeval(std::chrono::milliseconds duration) {
-  return timeval{static_cast<time_t>(duration.count() / 1000), static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
+  return timeval{static_cast<time_t>(duration.count() / 1000),
+                 static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
 }
 
 std::int64_t whole_seconds_up(std::chrono::milliseconds duration) {
@@ -37,18 +38,25 @@ std::int64_t whole_seconds_up(std::chrono::milliseconds duration) {
 
 }  // namespace
 
-std::chrono::seconds retry_delay(const WebhookSettings& settings, int attempts, std::mt19937& random) {
+std::chrono::seconds retry_delay(const WebhookSettings& settings, int attempts,
+                                 std::mt19937& random) {
   const double cap = static_cast<double>(settings.max_retry_delay.count());
   double delay = static_cast<double>(settings.first_retry_delay.count());
   for (int i = 1; i < attempts && delay < cap; ++i) delay *= 2;
   delay *= std::uniform_real_distribution<double>(kJitterLow, kJitterHigh)(random);
   delay = std::min(delay, cap);
-  return std::chrono::seconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(delay))));
+  return std::chrono::seconds(
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(delay))));
 }
 
-WebhookDispatcher::WebhookDispatcher(common::event::EventLoop& loop, WebhookOutbox& outbox, WebhookSender& sender,
-                                     SecretLookup secrets, WebhookSettings settings)
-    : loop_(loop), outbox_(outbox), sender_(sender), secrets_(std::move(secrets)), settings_(std::move(settings)) {}
+WebhookDispatcher::WebhookDispatcher(common::event::EventLoop& loop, WebhookOutbox& outbox,
+                                     WebhookSender& sender, SecretLookup secrets,
+                                     WebhookSettings settings)
+    : loop_(loop),
+      outbox_(outbox),
+      sender_(sender),
+      secrets_(std::move(secrets)),
+      settings_(std::move(settings)) {}
 
 WebhookDispatcher::~WebhookDispatcher() {
   *alive_ = false;
@@ -59,7 +67,8 @@ WebhookDispatcher::~WebhookDispatcher() {
 
 void WebhookDispatcher::start() {
   if (stopping_ || poll_timer_) return;
-  poll_timer_.reset(event_new(loop_.base(), -1, EV_PERSIST, &WebhookDispatcher::on_poll_timer, this));
+  poll_timer_.reset(
+      event_new(loop_.base(), -1, EV_PERSIST, &WebhookDispatcher::on_poll_timer, this));
   const timeval interval = to_timeval(settings_.poll_interval);
   if (!poll_timer_ || event_add(poll_timer_.get(), &interval) != 0) {
     common::log::error("webhook.poll_timer_failed");
@@ -99,8 +108,10 @@ void WebhookDispatcher::poll() {
   if (!*due || **due > now) return;
   std::set<std::int64_t> exclude;
   for (const auto& [id, entry] : in_flight_) exclude.insert(id);
-  const std::int64_t lease_until = now + whole_seconds_up(settings_.request_timeout) + kLeaseMargin.count();
-  auto claimed = outbox_.claim_due(now, settings_.max_in_flight - in_flight_.size(), exclude, lease_until);
+  const std::int64_t lease_until =
+      now + whole_seconds_up(settings_.request_timeout) + kLeaseMargin.count();
+  auto claimed =
+      outbox_.claim_due(now, settings_.max_in_flight - in_flight_.size(), exclude, lease_until);
   if (!claimed) {
     common::log::error("webhook.outbox_error").kv("error", claimed.error().message);
     return;
@@ -124,7 +135,8 @@ void WebhookDispatcher::purge_if_due(std::int64_t now) {
 void WebhookDispatcher::dispatch(ClaimedWebhook row, std::int64_t now) {
   const std::optional<std::string> secret = secrets_(row.event.tenant, row.event.url);
   if (!secret || secret->empty()) {
-    abandon(row, "no webhook secret configured for this endpoint (tenant " + row.event.tenant + ")", now);
+    abandon(row, "no webhook secret configured for this endpoint (tenant " + row.event.tenant + ")",
+            now);
     return;
   }
   WebhookRequest request;
@@ -141,9 +153,10 @@ void WebhookDispatcher::dispatch(ClaimedWebhook row, std::int64_t now) {
   InFlight& entry = in_flight_[id];
   entry.row = std::move(row);
   entry.started = std::chrono::steady_clock::now();
-  entry.handle = sender_.post(std::move(request), [this, alive = alive_, id](WebhookResponse response) {
-    if (*alive) on_response(id, std::move(response));
-  });
+  entry.handle =
+      sender_.post(std::move(request), [this, alive = alive_, id](WebhookResponse response) {
+        if (*alive) on_response(id, std::move(response));
+      });
 }
 
 void WebhookDispatcher::on_response(std::int64_t id, WebhookResponse response) {
@@ -154,11 +167,13 @@ void WebhookDispatcher::on_response(std::int64_t id, WebhookResponse response) {
   const std::int64_t now = unix_now();
   const auto& row = entry.row;
   if (response.ok()) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                          entry.started);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - entry.started);
     if (auto marked = outbox_.mark_delivered(id, now); !marked) {
       // The row stays pending under its lease and goes out again later (at least once).
-      common::log::error("webhook.outbox_error").kv("id", static_cast<long long>(id)).kv("error", marked.error().message);
+      common::log::error("webhook.outbox_error")
+          .kv("id", static_cast<long long>(id))
+          .kv("error", marked.error().message);
     }
     common::log::info("webhook.delivered")
         .kv("id", static_cast<long long>(id))
@@ -180,27 +195,38 @@ void WebhookDispatcher::on_response(std::int64_t id, WebhookResponse response) {
   poll();  // a slot is free
 }
 
-void WebhookDispatcher::retry_or_abandon(const InFlight& entry, const WebhookResponse& response, std::int64_t now) {
+void WebhookDispatcher::retry_or_abandon(const InFlight& entry, const WebhookResponse& response,
+                                         std::int64_t now) {
   const auto& row = entry.row;
   const std::int64_t deadline = row.created_at + settings_.retry_for.count();
   if (now >= deadline) {
-    abandon(row, "still failing after " + std::to_string(row.attempts) + " attempts: " + response.error, now);
+    abandon(row,
+            "still failing after " + std::to_string(row.attempts) + " attempts: " + response.error,
+            now);
     return;
   }
   // The last retry happens at the deadline itself, not some backoff past it.
-  const std::int64_t next = std::min(now + retry_delay(settings_, row.attempts, random_).count(), deadline);
+  const std::int64_t next =
+      std::min(now + retry_delay(settings_, row.attempts, random_).count(), deadline);
   if (auto st = outbox_.reschedule(row.id, next, response.error); !st) {
-    common::log::error("webhook.outbox_error").kv("id", static_cast<long long>(row.id)).kv("error", st.error().message);
+    common::log::error("webhook.outbox_error")
+        .kv("id", static_cast<long long>(row.id))
+        .kv("error", st.error().message);
   }
   auto line = common::log::info("webhook.failed");
   line.kv("id", static_cast<long long>(row.id)).kv("url", loggable_url(row.event.url));
   if (response.status > 0) line.kv("status", response.status);
-  line.kv("error", response.error).kv("attempt", row.attempts).kv("next_attempt_in", static_cast<long long>(next - now));
+  line.kv("error", response.error)
+      .kv("attempt", row.attempts)
+      .kv("next_attempt_in", static_cast<long long>(next - now));
 }
 
-void WebhookDispatcher::abandon(const ClaimedWebhook& row, const std::string& reason, std::int64_t now) {
+void WebhookDispatcher::abandon(const ClaimedWebhook& row, const std::string& reason,
+                                std::int64_t now) {
   if (auto st = outbox_.abandon(row.id, reason, now); !st) {
-    common::log::error("webhook.outbox_error").kv("id", static_cast<long long>(row.id)).kv("error", st.error().message);
+    common::log::error("webhook.outbox_error")
+        .kv("id", static_cast<long long>(row.id))
+        .kv("error", st.error().message);
   }
   common::log::warning("webhook.abandoned")
       .kv("id", static_cast<long long>(row.id))
@@ -239,9 +265,13 @@ void WebhookDispatcher::cancel_all(const char* reason) {
     sender_.cancel(entry.handle);
     // Due again at once: the next dispatcher need not wait out the lease.
     if (auto st = outbox_.reschedule(id, now, reason); !st) {
-      common::log::error("webhook.outbox_error").kv("id", static_cast<long long>(id)).kv("error", st.error().message);
+      common::log::error("webhook.outbox_error")
+          .kv("id", static_cast<long long>(id))
+          .kv("error", st.error().message);
     }
-    common::log::info("webhook.cancelled").kv("id", static_cast<long long>(id)).kv("reason", reason);
+    common::log::info("webhook.cancelled")
+        .kv("id", static_cast<long long>(id))
+        .kv("reason", reason);
   }
   in_flight_.clear();
 }

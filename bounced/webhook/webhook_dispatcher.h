@@ -51,12 +51,14 @@ inline constexpr std::chrono::seconds kPurgeInterval{std::chrono::hours(1)};
 // The wait after the `attempts`-th failed attempt: first_retry_delay *
 // 2^(attempts-1), times a random factor in [0.8, 1.2), capped at
 // max_retry_delay, rounded up to whole seconds (outbox times are seconds).
-std::chrono::seconds retry_delay(const WebhookSettings& settings, int attempts, std::mt19937& random);
+std::chrono::seconds retry_delay(const WebhookSettings& settings, int attempts,
+                                 std::mt19937& random);
 
 class WebhookDispatcher {
  public:
   // The endpoint's current secret, or nullopt when it has none (any more).
-  using SecretLookup = std::function<std::optional<std::string>(const std::string& tenant, const std::string& url)>;
+  using SecretLookup =
+      std::function<std::optional<std::string>(const std::string& tenant, const std::string& url)>;
 
   // `outbox` and `sender` must outlive the dispatcher.
   WebhookDispatcher(common::event::EventLoop& loop, WebhookOutbox& outbox, WebhookSender& sender,

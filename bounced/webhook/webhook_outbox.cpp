@@ -40,22 +40,26 @@ constexpr const char* kSchema[] = {
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  next_attempt_at INTEGER NOT NULL,"
     "  last_error TEXT NOT NULL DEFAULT '',"
-    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'abandoned')),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', "
+    "'abandoned')),"
     "  finished_at INTEGER)",
     // The dispatcher's question: which pending rows are due?
     "CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(state, next_attempt_at)",
     // The purge's question: which finished rows are old?
-    "CREATE INDEX IF NOT EXISTS webhook_outbox_finished ON webhook_outbox(finished_at) WHERE state != 'pending'",
+    "CREATE INDEX IF NOT EXISTS webhook_outbox_finished ON webhook_outbox(finished_at) WHERE state "
+    "!= 'pending'",
 };
 
 constexpr const char* kInsert =
-    "INSERT INTO webhook_outbox(tenant, stream, event, url, body, created_at, attempts, next_attempt_at, state) "
+    "INSERT INTO webhook_outbox(tenant, stream, event, url, body, created_at, attempts, "
+    "next_attempt_at, state) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6, 'pending')";
 constexpr const char* kSelectDue =
     "SELECT id, tenant, stream, event, url, body, created_at, attempts FROM webhook_outbox "
     "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
 constexpr const char* kLease =
-    "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1 AND state = 'pending'";
+    "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1 AND "
+    "state = 'pending'";
 constexpr const char* kDelivered =
     "UPDATE webhook_outbox SET state = 'delivered', finished_at = ?3, last_error = ?2 "
     "WHERE id = ?1 AND state = 'pending'";
@@ -63,11 +67,14 @@ constexpr const char* kAbandon =
     "UPDATE webhook_outbox SET state = 'abandoned', finished_at = ?3, last_error = ?2 "
     "WHERE id = ?1 AND state = 'pending'";
 constexpr const char* kReschedule =
-    "UPDATE webhook_outbox SET next_attempt_at = ?3, last_error = ?2 WHERE id = ?1 AND state = 'pending'";
+    "UPDATE webhook_outbox SET next_attempt_at = ?3, last_error = ?2 WHERE id = ?1 AND state = "
+    "'pending'";
 constexpr const char* kCountPending = "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'";
-constexpr const char* kNextDue = "SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'";
+constexpr const char* kNextDue =
+    "SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'";
 constexpr const char* kFind =
-    "SELECT id, tenant, stream, event, url, body, created_at, attempts, next_attempt_at, last_error, state, "
+    "SELECT id, tenant, stream, event, url, body, created_at, attempts, next_attempt_at, "
+    "last_error, state, "
     "finished_at FROM webhook_outbox WHERE id = ?1";
 constexpr const char* kPurge =
     "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox "
@@ -154,16 +161,20 @@ std::optional<OutboxState> parse_state(std::string_view name) {
 
 const char* outbox_state_name(OutboxState state) {
   switch (state) {
-    case OutboxState::Pending: return "pending";
-    case OutboxState::Delivered: return "delivered";
-    case OutboxState::Abandoned: return "abandoned";
+    case OutboxState::Pending:
+      return "pending";
+    case OutboxState::Delivered:
+      return "delivered";
+    case OutboxState::Abandoned:
+      return "abandoned";
   }
   return "pending";
 }
 
 Status create_outbox_schema(sqlite3* db) {
   for (const char* sql : kSchema) {
-    if (auto st = common::store::exec(db, sql); !st) return fail(std::string(kWhat) + ": " + st.error().message);
+    if (auto st = common::store::exec(db, sql); !st)
+      return fail(std::string(kWhat) + ": " + st.error().message);
   }
   return {};
 }
@@ -171,8 +182,9 @@ Status create_outbox_schema(sqlite3* db) {
 Result<std::int64_t> enqueue_webhook(sqlite3* db, const WebhookEvent& event, std::int64_t now) {
   auto insert = Statement::prepare(db, kInsert);
   if (!insert) return std::unexpected(insert.error());
-  for (auto st : {insert->text(1, event.tenant), insert->text(2, event.stream), insert->text(3, event.event),
-                  insert->text(4, event.url), insert->text(5, event.body), insert->number(6, now)}) {
+  for (auto st :
+       {insert->text(1, event.tenant), insert->text(2, event.stream), insert->text(3, event.event),
+        insert->text(4, event.url), insert->text(5, event.body), insert->number(6, now)}) {
     if (!st) return std::unexpected(st.error());
   }
   auto done = insert->step();
@@ -181,7 +193,8 @@ Result<std::int64_t> enqueue_webhook(sqlite3* db, const WebhookEvent& event, std
 }
 
 Result<std::unique_ptr<WebhookOutbox>> WebhookOutbox::open(const std::filesystem::path& database) {
-  auto db = common::store::open_state_database(database, std::string(kWhat) + " " + database.string());
+  auto db =
+      common::store::open_state_database(database, std::string(kWhat) + " " + database.string());
   if (!db) return std::unexpected(db.error());
   std::unique_ptr<WebhookOutbox> outbox(new WebhookOutbox(std::move(*db)));
   if (auto st = create_outbox_schema(outbox->db_.get()); !st) return std::unexpected(st.error());
@@ -212,8 +225,8 @@ Result<std::vector<ClaimedWebhook>> WebhookOutbox::claim_due(std::int64_t now, s
       ClaimedWebhook item;
       item.id = select->column_int(0);
       if (exclude.contains(item.id)) continue;
-      item.event = {select->column_text(1), select->column_text(2), select->column_text(3), select->column_text(4),
-                    select->column_text(5)};
+      item.event = {select->column_text(1), select->column_text(2), select->column_text(3),
+                    select->column_text(4), select->column_text(5)};
       item.created_at = select->column_int(6);
       item.attempts = static_cast<int>(select->column_int(7)) + 1;
       claimed.push_back(std::move(item));
@@ -231,13 +244,15 @@ Result<std::vector<ClaimedWebhook>> WebhookOutbox::claim_due(std::int64_t now, s
   return claimed;
 }
 
-Result<bool> WebhookOutbox::finish(std::int64_t id, const char* sql, std::string_view text, std::int64_t number) {
+Result<bool> WebhookOutbox::finish(std::int64_t id, const char* sql, std::string_view text,
+                                   std::int64_t number) {
   sqlite3* db = db_.get();
   auto transaction = WriteTransaction::begin(db);
   if (!transaction) return std::unexpected(transaction.error());
   auto update = Statement::prepare(db, sql);
   if (!update) return std::unexpected(update.error());
-  for (auto st : {update->number(1, id), update->text(2, capped(text)), update->number(3, number)}) {
+  for (auto st :
+       {update->number(1, id), update->text(2, capped(text)), update->number(3, number)}) {
     if (!st) return std::unexpected(st.error());
   }
   if (auto done = update->step(); !done) return std::unexpected(done.error());
@@ -246,13 +261,16 @@ Result<bool> WebhookOutbox::finish(std::int64_t id, const char* sql, std::string
   return changed;
 }
 
-Result<bool> WebhookOutbox::mark_delivered(std::int64_t id, std::int64_t now) { return finish(id, kDelivered, "", now); }
+Result<bool> WebhookOutbox::mark_delivered(std::int64_t id, std::int64_t now) {
+  return finish(id, kDelivered, "", now);
+}
 
 Result<bool> WebhookOutbox::abandon(std::int64_t id, std::string_view reason, std::int64_t now) {
   return finish(id, kAbandon, reason, now);
 }
 
-Result<bool> WebhookOutbox::reschedule(std::int64_t id, std::int64_t next_attempt_at, std::string_view error) {
+Result<bool> WebhookOutbox::reschedule(std::int64_t id, std::int64_t next_attempt_at,
+                                       std::string_view error) {
   return finish(id, kReschedule, error, next_attempt_at);
 }
 
@@ -282,15 +300,16 @@ Result<std::optional<OutboxRecord>> WebhookOutbox::find(std::int64_t id) {
   if (!*row) return std::optional<OutboxRecord>();
   OutboxRecord record;
   record.id = select->column_int(0);
-  record.event = {select->column_text(1), select->column_text(2), select->column_text(3), select->column_text(4),
-                  select->column_text(5)};
+  record.event = {select->column_text(1), select->column_text(2), select->column_text(3),
+                  select->column_text(4), select->column_text(5)};
   record.created_at = select->column_int(6);
   record.attempts = static_cast<int>(select->column_int(7));
   record.next_attempt_at = select->column_int(8);
   record.last_error = select->column_text(9);
   const std::string state = select->column_text(10);
   auto parsed = parse_state(state);
-  if (!parsed) return fail(std::string(kWhat) + ": row " + std::to_string(id) + " has unknown state " + state);
+  if (!parsed)
+    return fail(std::string(kWhat) + ": row " + std::to_string(id) + " has unknown state " + state);
   record.state = *parsed;
   if (!select->column_null(11)) record.finished_at = select->column_int(11);
   return std::optional<OutboxRecord>(std::move(record));
@@ -303,7 +322,8 @@ Result<std::int64_t> WebhookOutbox::purge_finished(std::int64_t before, std::siz
   auto purge = Statement::prepare(db, kPurge);
   if (!purge) return std::unexpected(purge.error());
   if (auto st = purge->number(1, before); !st) return std::unexpected(st.error());
-  if (auto st = purge->number(2, static_cast<std::int64_t>(limit)); !st) return std::unexpected(st.error());
+  if (auto st = purge->number(2, static_cast<std::int64_t>(limit)); !st)
+    return std::unexpected(st.error());
   if (auto done = purge->step(); !done) return std::unexpected(done.error());
   const std::int64_t deleted = sqlite3_changes(db);
   if (auto st = transaction->commit(); !st) return std::unexpected(st.error());

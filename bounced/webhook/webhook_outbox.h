@@ -4,7 +4,8 @@
 // at least once: a crash between the endpoint's 2xx and our commit sends the
 // request again (receivers deduplicate on X-Stamp-Delivery, the row id).
 //
-//   webhook_outbox(id INTEGER PRIMARY KEY, tenant, stream, event, url, body,
+//   webhook_outbox(id INTEGER PRIMARY KEY AUTOINCREMENT (never reused), tenant,
+//                  stream, event, url, body,
 //                  created_at, attempts, next_attempt_at, last_error,
 //                  state 'pending'|'delivered'|'abandoned', finished_at)
 //
@@ -80,7 +81,8 @@ common::Status create_outbox_schema(sqlite3* db);
 // Inserts a pending row due at `now` (unix seconds) on the caller's connection
 // and inside the caller's transaction, if any; returns the new row's id. The
 // table must exist (create_outbox_schema).
-common::Result<std::int64_t> enqueue_webhook(sqlite3* db, const WebhookEvent& event, std::int64_t now);
+common::Result<std::int64_t> enqueue_webhook(sqlite3* db, const WebhookEvent& event,
+                                             std::int64_t now);
 
 // The dispatcher's view of the outbox, on its own connection. Not thread-safe:
 // one thread (the event loop) uses it.
@@ -102,7 +104,8 @@ class WebhookOutbox {
   common::Result<bool> mark_delivered(std::int64_t id, std::int64_t now);
   common::Result<bool> abandon(std::int64_t id, std::string_view reason, std::int64_t now);
   // Pending again, due at `next_attempt_at`, with the reason the attempt failed.
-  common::Result<bool> reschedule(std::int64_t id, std::int64_t next_attempt_at, std::string_view error);
+  common::Result<bool> reschedule(std::int64_t id, std::int64_t next_attempt_at,
+                                  std::string_view error);
 
   common::Result<std::int64_t> count_pending();
   // The earliest next_attempt_at of a pending row, if any (for sleeping until it).
@@ -116,7 +119,8 @@ class WebhookOutbox {
 
  private:
   explicit WebhookOutbox(common::store::OwnedSqlite db) : db_(std::move(db)) {}
-  common::Result<bool> finish(std::int64_t id, const char* sql, std::string_view text, std::int64_t number);
+  common::Result<bool> finish(std::int64_t id, const char* sql, std::string_view text,
+                              std::int64_t number);
 
   common::store::OwnedSqlite db_;
 };

@@ -22,34 +22,44 @@ const std::vector<BounceTypeInfo> kBounceTypes = {
     {"HardBounce", 1, "Hard bounce",
      "The server was unable to deliver your message (ex: unknown user, mailbox not found)."},
     {"Transient", 2, "Message delayed",
-     "The server could not temporarily deliver your message (ex: Message is delayed due to network troubles)."},
+     "The server could not temporarily deliver your message (ex: Message is delayed due to network "
+     "troubles)."},
     {"Unsubscribe", 16, "Unsubscribe request", "Unsubscribe or Remove request."},
-    {"Subscribe", 32, "Subscribe request", "Subscribe request from someone wanting to get added to the mailing list."},
-    {"AutoResponder", 64, "Auto responder", "Automatic email responder (ex: \"Out of Office\" or \"On Vacation\")."},
+    {"Subscribe", 32, "Subscribe request",
+     "Subscribe request from someone wanting to get added to the mailing list."},
+    {"AutoResponder", 64, "Auto responder",
+     "Automatic email responder (ex: \"Out of Office\" or \"On Vacation\")."},
     {"AddressChange", 128, "Address change", "The recipient has requested an address change."},
     {"DnsError", 256, "DNS error", "A temporary DNS error."},
     {"SpamNotification", 512, "Spam notification",
-     "The message was delivered, but was either blocked by the user, or classified as spam, bulk mail, or had "
+     "The message was delivered, but was either blocked by the user, or classified as spam, bulk "
+     "mail, or had "
      "rejected content."},
     {"OpenRelayTest", 1024, "Open relay test",
      "The NDR is actually a test email message to see if the mail server is an open relay."},
     {"Unknown", 2048, "Unknown", "Unable to classify the NDR."},
     {"SoftBounce", 4096, "Soft bounce",
-     "Unable to temporarily deliver message (i.e. mailbox full, account disabled, exceeds quota, out of disk "
+     "Unable to temporarily deliver message (i.e. mailbox full, account disabled, exceeds quota, "
+     "out of disk "
      "space)."},
     {"VirusNotification", 8192, "Virus notification",
      "The bounce is actually a virus notification warning about a virus/code infected message."},
     {"ChallengeVerification", 16384, "Spam challenge verification",
-     "The bounce is a challenge asking for verification you actually sent the email. Typcial challenges are made "
+     "The bounce is a challenge asking for verification you actually sent the email. Typcial "
+     "challenges are made "
      "by Spam Arrest, or MailFrontier Matador."},
-    {"BadEmailAddress", 100000, "Invalid email address", "The address is not a valid email address."},
-    {"SpamComplaint", 100001, "Spam complaint", "The subscriber explicitly marked this message as spam."},
+    {"BadEmailAddress", 100000, "Invalid email address",
+     "The address is not a valid email address."},
+    {"SpamComplaint", 100001, "Spam complaint",
+     "The subscriber explicitly marked this message as spam."},
     {"ManuallyDeactivated", 100002, "Manually deactivated", "The email was manually deactivated."},
     {"Unconfirmed", 100003, "Registration not confirmed",
      "The subscriber has not clicked on the confirmation link upon registration or import."},
     {"Blocked", 100006, "ISP block", "Blocked from this ISP due to content or blacklisting."},
-    {"SMTPApiError", 100007, "SMTP API error", "An error occurred while accepting an email through the SMTP API."},
-    {"InboundError", 100008, "Processing failed", "Unable to deliver inbound message to destination inbound hook."},
+    {"SMTPApiError", 100007, "SMTP API error",
+     "An error occurred while accepting an email through the SMTP API."},
+    {"InboundError", 100008, "Processing failed",
+     "Unable to deliver inbound message to destination inbound hook."},
     {"DMARCPolicy", 100009, "DMARC Policy", "Email rejected due to DMARC Policy."},
     {"TemplateRenderingFailed", 100010, "Template rendering failed",
      "An error occurred while attempting to render your template."},
@@ -81,7 +91,9 @@ class JsonObject {
     text_ += value ? "true" : "false";
     return *this;
   }
-  JsonObject& time(std::string_view key, std::time_t value) { return string(key, iso8601_utc(value)); }
+  JsonObject& time(std::string_view key, std::time_t value) {
+    return string(key, iso8601_utc(value));
+  }
   // A repeated key keeps its first value: JSON objects with duplicate names
   // parse differently in different libraries (RFC 8259 section 4).
   JsonObject& metadata(std::string_view key, const Metadata& metadata) {
@@ -115,8 +127,8 @@ const BounceTypeInfo& bounce_type_or_unknown(std::string_view type) {
 }
 
 // The Bounce shape, shared by Bounce and SpamComplaint (Postmark's order).
-std::string bounce_shaped(std::string_view record_type, const BounceTypeInfo& type, const BounceFacts& facts,
-                          bool inactive, bool can_activate) {
+std::string bounce_shaped(std::string_view record_type, const BounceTypeInfo& type,
+                          const BounceFacts& facts, bool inactive, bool can_activate) {
   JsonObject json;
   json.string("RecordType", record_type)
       .string("MessageStream", facts.stream)
@@ -205,20 +217,24 @@ std::string valid_utf8(std::string_view text) {
 
 std::string iso8601_utc(std::time_t when) {
   std::tm parts{};
-  if (gmtime_r(&when, &parts) == nullptr) return "1970-01-01T00:00:00Z";  // out of range for struct tm
+  if (gmtime_r(&when, &parts) == nullptr)
+    return "1970-01-01T00:00:00Z";  // out of range for struct tm
   char text[32];
-  if (std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts) == 0) return "1970-01-01T00:00:00Z";
+  if (std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts) == 0)
+    return "1970-01-01T00:00:00Z";
   return text;
 }
 
 std::string bounce_payload(const BounceFacts& facts) {
-  return bounce_shaped(kEventBounce, bounce_type_or_unknown(facts.type), facts, facts.inactive, facts.can_activate);
+  return bounce_shaped(kEventBounce, bounce_type_or_unknown(facts.type), facts, facts.inactive,
+                       facts.can_activate);
 }
 
 std::string spam_complaint_payload(const BounceFacts& facts) {
   // Postmark documents 100001 for SpamComplaint but its own example sends 512
   // (peers.md 2.3); we follow the enum. Receivers should key on Type.
-  return bounce_shaped(kEventSpamComplaint, *find_bounce_type("SpamComplaint"), facts, /*inactive=*/true,
+  return bounce_shaped(kEventSpamComplaint, *find_bounce_type("SpamComplaint"), facts,
+                       /*inactive=*/true,
                        /*can_activate=*/false);
 }
 

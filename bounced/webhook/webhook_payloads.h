@@ -50,18 +50,19 @@ const BounceTypeInfo* find_bounce_type(std::string_view type);
 // Every row, in Postmark's order.
 const std::vector<BounceTypeInfo>& bounce_types();
 
-using Metadata = std::vector<std::pair<std::string, std::string>>;  // in order; a repeated key keeps its first value
+using Metadata = std::vector<std::pair<std::string, std::string>>;  // in order; a repeated key
+                                                                    // keeps its first value
 
 struct BounceFacts {
-  std::int64_t id = 0;         // the bounce row's id ("ID")
+  std::int64_t id = 0;           // the bounce row's id ("ID")
   std::string type = "Unknown";  // a Postmark Type; TypeCode, Name and Description follow from it
                                  // (an unknown name is reported as "Unknown", 2048)
   std::string tag;
-  std::string message_id;      // of the message that bounced
+  std::string message_id;  // of the message that bounced
   std::string stream = "outbound";
-  std::string details;         // the remote server's words
-  std::string email;           // the recipient that bounced
-  std::string from;            // the original sender
+  std::string details;  // the remote server's words
+  std::string email;    // the recipient that bounced
+  std::string from;     // the original sender
   std::string subject;
   Metadata metadata;
   std::time_t bounced_at = 0;
@@ -87,9 +88,10 @@ struct SubscriptionChangeFacts {
   std::optional<std::string> message_id;  // null for manual changes and reactivations
   std::string stream = "outbound";
   std::string recipient;
-  std::string origin = "Recipient";  // "Recipient", "Customer", "Admin"
-  bool suppress_sending = true;      // false: the address was reactivated
-  std::optional<std::string> suppression_reason;  // "HardBounce", "SpamComplaint", "ManualSuppression"; null on reactivation
+  std::string origin = "Recipient";               // "Recipient", "Customer", "Admin"
+  bool suppress_sending = true;                   // false: the address was reactivated
+  std::optional<std::string> suppression_reason;  // "HardBounce", "SpamComplaint",
+                                                  // "ManualSuppression"; null on reactivation
   std::optional<std::string> tag;
   Metadata metadata;
   std::time_t changed_at = 0;

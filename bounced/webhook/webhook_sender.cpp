@@ -61,7 +61,8 @@ std::string ascii_lower(std::string text) {
 
 // Errors from parse_target are permanent: the URL will not get better by retrying.
 common::Result<Target> parse_target(const std::string& url) {
-  if (url.size() > kMaxUrlLength) return fail("URL longer than " + std::to_string(kMaxUrlLength) + " bytes");
+  if (url.size() > kMaxUrlLength)
+    return fail("URL longer than " + std::to_string(kMaxUrlLength) + " bytes");
   OwnedUri uri(evhttp_uri_parse_with_flags(url.c_str(), 0));
   if (!uri) return fail("not a valid URL");
   const char* scheme = evhttp_uri_get_scheme(uri.get());
@@ -74,7 +75,8 @@ common::Result<Target> parse_target(const std::string& url) {
   } else {
     return fail("unsupported URL scheme (only https and http)");
   }
-  if (evhttp_uri_get_userinfo(uri.get()) != nullptr) return fail("URLs with user info are not supported");
+  if (evhttp_uri_get_userinfo(uri.get()) != nullptr)
+    return fail("URLs with user info are not supported");
   const char* host = evhttp_uri_get_host(uri.get());
   if (host == nullptr || *host == '\0') return fail("URL without a host");
   std::string bare = host;
@@ -89,7 +91,8 @@ common::Result<Target> parse_target(const std::string& url) {
   target.port = port < 0 ? default_port : port;
   const char* path = evhttp_uri_get_path(uri.get());
   target.request_uri = path && *path ? path : "/";
-  if (const char* query = evhttp_uri_get_query(uri.get())) target.request_uri += std::string("?") + query;
+  if (const char* query = evhttp_uri_get_query(uri.get()))
+    target.request_uri += std::string("?") + query;
   target.host_header = std::string(host);  // keeps the brackets, as RFC 9110 section 7.2 wants
   if (target.port != default_port) target.host_header += ":" + std::to_string(target.port);
   return target;
@@ -97,18 +100,25 @@ common::Result<Target> parse_target(const std::string& url) {
 
 const char* request_error_text(evhttp_request_error error) {
   switch (error) {
-    case EVREQ_HTTP_TIMEOUT: return "timeout";
-    case EVREQ_HTTP_EOF: return "connection closed before a complete answer";
-    case EVREQ_HTTP_INVALID_HEADER: return "invalid answer headers (or longer than the limit)";
-    case EVREQ_HTTP_BUFFER_ERROR: return "buffer error";
-    case EVREQ_HTTP_REQUEST_CANCEL: return "cancelled";
-    case EVREQ_HTTP_DATA_TOO_LONG: return "answer body longer than the limit";
+    case EVREQ_HTTP_TIMEOUT:
+      return "timeout";
+    case EVREQ_HTTP_EOF:
+      return "connection closed before a complete answer";
+    case EVREQ_HTTP_INVALID_HEADER:
+      return "invalid answer headers (or longer than the limit)";
+    case EVREQ_HTTP_BUFFER_ERROR:
+      return "buffer error";
+    case EVREQ_HTTP_REQUEST_CANCEL:
+      return "cancelled";
+    case EVREQ_HTTP_DATA_TOO_LONG:
+      return "answer body longer than the limit";
   }
   return "request failed";
 }
 
 timeval to_timeval(std::chrono::milliseconds duration) {
-  return timeval{static_cast<time_t>(duration.count() / 1000), static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
+  return timeval{static_cast<time_t>(duration.count() / 1000),
+                 static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
 }
 
 }  // namespace
@@ -121,8 +131,8 @@ struct HttpWebhookSender::Exchange {
   Target target;
   common::event::OwnedEvent deadline;
   OwnedConnection connection;
-  SSL* ssl = nullptr;     // owned by the connection's bufferevent
-  int status = 0;         // from the answer's status line, once its headers are in
+  SSL* ssl = nullptr;  // owned by the connection's bufferevent
+  int status = 0;      // from the answer's status line, once its headers are in
   std::string body_excerpt;
   const char* request_error = nullptr;  // from evhttp's error callback
 };
@@ -130,7 +140,8 @@ struct HttpWebhookSender::Exchange {
 std::string loggable_url(const std::string& url) {
   // The query often carries the tenant's own token ("?key=..."): never logged.
   std::string out = url.substr(0, url.find('#'));
-  if (const std::size_t query = out.find('?'); query != std::string::npos) out = out.substr(0, query) + "?***";
+  if (const std::size_t query = out.find('?'); query != std::string::npos)
+    out = out.substr(0, query) + "?***";
   const std::size_t scheme_end = out.find("://");
   if (scheme_end == std::string::npos) return out;
   const std::size_t authority = scheme_end + 3;
@@ -140,16 +151,18 @@ std::string loggable_url(const std::string& url) {
   return out.substr(0, authority) + "***" + out.substr(at);
 }
 
-common::Result<std::unique_ptr<HttpWebhookSender>> HttpWebhookSender::create(common::event::EventLoop& loop,
-                                                                             common::dns::Resolver& resolver,
-                                                                             const WebhookSettings& settings) {
+common::Result<std::unique_ptr<HttpWebhookSender>> HttpWebhookSender::create(
+    common::event::EventLoop& loop, common::dns::Resolver& resolver,
+    const WebhookSettings& settings) {
   // Verification on: the system store or ca_file. Off: encrypt without checking (tests only).
   auto tls = common::tls::make_client_context(settings.tls_verify, settings.ca_file);
   if (!tls) return std::unexpected(tls.error());
-  return std::unique_ptr<HttpWebhookSender>(new HttpWebhookSender(loop, resolver, settings, std::move(*tls)));
+  return std::unique_ptr<HttpWebhookSender>(
+      new HttpWebhookSender(loop, resolver, settings, std::move(*tls)));
 }
 
-HttpWebhookSender::HttpWebhookSender(common::event::EventLoop& loop, common::dns::Resolver& resolver,
+HttpWebhookSender::HttpWebhookSender(common::event::EventLoop& loop,
+                                     common::dns::Resolver& resolver,
                                      const WebhookSettings& settings, common::tls::OwnedSslCtx tls)
     : loop_(loop),
       resolver_(resolver),
@@ -208,9 +221,10 @@ void HttpWebhookSender::start(Handle handle) {
     connect(exchange, exchange.target.host);
     return;
   }
-  resolver_.resolve_addresses(exchange.target.host, [this, alive = alive_, handle](common::dns::AddressAnswer answer) {
-    if (*alive) on_resolved(handle, answer);
-  });
+  resolver_.resolve_addresses(exchange.target.host,
+                              [this, alive = alive_, handle](common::dns::AddressAnswer answer) {
+                                if (*alive) on_resolved(handle, answer);
+                              });
 }
 
 void HttpWebhookSender::on_resolved(Handle handle, const common::dns::AddressAnswer& answer) {
@@ -218,7 +232,8 @@ void HttpWebhookSender::on_resolved(Handle handle, const common::dns::AddressAns
   if (it == exchanges_.end()) return;  // cancelled or timed out meanwhile
   Exchange& exchange = *it->second;
   if (answer.outcome != common::dns::Outcome::Ok || answer.addresses.empty()) {
-    std::string why = "cannot resolve " + exchange.target.host + ": " + common::dns::outcome_name(answer.outcome);
+    std::string why =
+        "cannot resolve " + exchange.target.host + ": " + common::dns::outcome_name(answer.outcome);
     if (!answer.error.empty()) why += " (" + answer.error + ")";
     complete(exchange, {0, why, false});
     return;
@@ -241,11 +256,13 @@ void HttpWebhookSender::connect(Exchange& exchange, const std::string& address) 
     // the URL names, an IP literal as an iPAddress entry.
     bool ok = target.ip_literal || SSL_set_tlsext_host_name(ssl.get(), target.host.c_str()) == 1;
     if (ok && tls_verify_) {
-      ok = target.ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), target.host.c_str()) == 1
-                             : SSL_set1_host(ssl.get(), target.host.c_str()) == 1;
+      ok = target.ip_literal
+               ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), target.host.c_str()) == 1
+               : SSL_set1_host(ssl.get(), target.host.c_str()) == 1;
     }
     if (!ok) {
-      complete(exchange, {0, "cannot set the TLS host name: " + common::tls::last_openssl_error(), false});
+      complete(exchange,
+               {0, "cannot set the TLS host name: " + common::tls::last_openssl_error(), false});
       return;
     }
     bev.reset(bufferevent_openssl_socket_new(base, -1, ssl.get(), BUFFEREVENT_SSL_CONNECTING,
@@ -263,8 +280,8 @@ void HttpWebhookSender::connect(Exchange& exchange, const std::string& address) 
     }
   }
   // The address is an IP literal, so evhttp connects without a (blocking) lookup.
-  exchange.connection.reset(evhttp_connection_base_bufferevent_new(base, nullptr, bev.get(), address.c_str(),
-                                                                   static_cast<unsigned short>(target.port)));
+  exchange.connection.reset(evhttp_connection_base_bufferevent_new(
+      base, nullptr, bev.get(), address.c_str(), static_cast<unsigned short>(target.port)));
   if (!exchange.connection) {
     complete(exchange, {0, "cannot create an HTTP connection", false});
     return;
@@ -288,7 +305,8 @@ void HttpWebhookSender::connect(Exchange& exchange, const std::string& address) 
   bool ok = evhttp_add_header(headers, "Host", target.host_header.c_str()) == 0 &&
             evhttp_add_header(headers, "Connection", "close") == 0;
   for (const auto& [name, value] : exchange.request.headers) {
-    ok = ok && evhttp_add_header(headers, name.c_str(), value.c_str()) == 0;  // refuses CR/LF in values
+    ok = ok &&
+         evhttp_add_header(headers, name.c_str(), value.c_str()) == 0;  // refuses CR/LF in values
   }
   ok = ok && evbuffer_add(evhttp_request_get_output_buffer(request), exchange.request.body.data(),
                           exchange.request.body.size()) == 0;
@@ -323,7 +341,8 @@ void HttpWebhookSender::on_request_done(evhttp_request* request, void* arg) noex
     evbuffer* body = evhttp_request_get_input_buffer(request);
     const std::size_t length = std::min(evbuffer_get_length(body), kMaxErrorExcerptBytes);
     exchange->body_excerpt.resize(length);
-    if (length > 0 && evbuffer_copyout(body, exchange->body_excerpt.data(), length) < 0) exchange->body_excerpt.clear();
+    if (length > 0 && evbuffer_copyout(body, exchange->body_excerpt.data(), length) < 0)
+      exchange->body_excerpt.clear();
   }
   WebhookResponse response;
   response.status = exchange->status;
@@ -344,8 +363,10 @@ void HttpWebhookSender::on_deadline(evutil_socket_t, short, void* arg) noexcept 
   // Our own timer, not inside evhttp: the connection can go now, taking its
   // queued request with it (no callback).
   exchange->connection.reset();
-  exchange->owner->complete(*exchange, {0, "timeout after " + std::to_string(exchange->owner->request_timeout_.count()) +
-                                               " ms", false});
+  exchange->owner->complete(
+      *exchange,
+      {0, "timeout after " + std::to_string(exchange->owner->request_timeout_.count()) + " ms",
+       false});
 }
 
 std::string HttpWebhookSender::transport_error(Exchange& exchange) const {
@@ -355,8 +376,9 @@ std::string HttpWebhookSender::transport_error(Exchange& exchange) const {
     const long verify = tls_verify_ ? SSL_get_verify_result(exchange.ssl) : X509_V_OK;
     if (verify != X509_V_OK) {
       tls = std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(verify);
-    } else if (bufferevent* bev =
-                   exchange.connection ? evhttp_connection_get_bufferevent(exchange.connection.get()) : nullptr) {
+    } else if (bufferevent* bev = exchange.connection
+                                      ? evhttp_connection_get_bufferevent(exchange.connection.get())
+                                      : nullptr) {
       // libevent queues OpenSSL error codes, and also bare SSL_get_error()
       // values (SSL_ERROR_SYSCALL for a refused or reset connection), which
       // carry no library and explain nothing: those are skipped.
@@ -400,8 +422,11 @@ void HttpWebhookSender::warn_plain_http(const std::string& url) {
   if (warned_plain_urls_.contains(url)) return;
   if (warned_plain_urls_.size() >= kMaxWarnedUrls) warned_plain_urls_.clear();
   warned_plain_urls_.insert(url);
-  common::log::warning("webhook.plain_http").kv("url", loggable_url(url)).kv("reason", "endpoint URL is http://, "
-                                                                                        "not encrypted");
+  common::log::warning("webhook.plain_http")
+      .kv("url", loggable_url(url))
+      .kv("reason",
+          "endpoint URL is http://, "
+          "not encrypted");
 }
 
 }  // namespace bounced::webhook

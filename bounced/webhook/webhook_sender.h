@@ -21,6 +21,9 @@
 // It does not sign, schedule, retry or log outcomes; the dispatcher does.
 #pragma once
 
+#include <event2/http.h>
+#include <openssl/ssl.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -31,9 +34,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <event2/http.h>
-#include <openssl/ssl.h>
 
 #include "bounced/webhook/webhook_settings.h"
 #include "common/base/result.h"
@@ -101,8 +101,8 @@ class HttpWebhookSender final : public WebhookSender {
 
  private:
   struct Exchange;
-  HttpWebhookSender(common::event::EventLoop& loop, common::dns::Resolver& resolver, const WebhookSettings& settings,
-                    common::tls::OwnedSslCtx tls);
+  HttpWebhookSender(common::event::EventLoop& loop, common::dns::Resolver& resolver,
+                    const WebhookSettings& settings, common::tls::OwnedSslCtx tls);
 
   void start(Handle handle);
   void on_resolved(Handle handle, const common::dns::AddressAnswer& answer);

@@ -12,13 +12,15 @@ std::string text(std::chrono::seconds value) { return std::to_string(value.count
 std::string text(std::chrono::milliseconds value) { return std::to_string(value.count()) + "ms"; }
 
 template <class Value>
-void check(std::vector<std::string>& problems, const char* name, Value value, Value low, Value high) {
+void check(std::vector<std::string>& problems, const char* name, Value value, Value low,
+           Value high) {
   if (value >= low && value <= high) return;
   if constexpr (std::is_arithmetic_v<Value>) {
-    problems.push_back(std::string(name) + ": must be " + std::to_string(low) + ".." + std::to_string(high) +
-                       ", got " + std::to_string(value));
+    problems.push_back(std::string(name) + ": must be " + std::to_string(low) + ".." +
+                       std::to_string(high) + ", got " + std::to_string(value));
   } else {
-    problems.push_back(std::string(name) + ": must be " + text(low) + ".." + text(high) + ", got " + text(value));
+    problems.push_back(std::string(name) + ": must be " + text(low) + ".." + text(high) + ", got " +
+                       text(value));
   }
 }
 

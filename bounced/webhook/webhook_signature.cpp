@@ -37,13 +37,17 @@ std::array<unsigned char, kSha256Bytes> hmac_sha256(std::string_view key, std::s
   OwnedMacCtx ctx(EVP_MAC_CTX_new(mac.get()));
   if (!ctx) hmac_broken("EVP_MAC_CTX_new");
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   // An empty key is legal HMAC; OpenSSL wants a non-null pointer for it.
   static const unsigned char kEmpty = 0;
-  const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  const auto* key_bytes =
+      key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
   if (EVP_MAC_init(ctx.get(), key_bytes, key.size(), params) != 1) hmac_broken("EVP_MAC_init");
-  if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size()) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size()) != 1) {
+  if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(prefix.data()),
+                     prefix.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size()) !=
+          1) {
     hmac_broken("EVP_MAC_update");
   }
   std::array<unsigned char, kSha256Bytes> out{};
@@ -87,12 +91,14 @@ std::string signature_v1(std::string_view secret, std::int64_t timestamp, std::s
   return to_hex(mac.data(), mac.size());
 }
 
-std::string signature_header_value(std::string_view secret, std::int64_t timestamp, std::string_view body) {
+std::string signature_header_value(std::string_view secret, std::int64_t timestamp,
+                                   std::string_view body) {
   return "t=" + std::to_string(timestamp) + ",v1=" + signature_v1(secret, timestamp, body);
 }
 
-common::Status verify_signature(std::string_view header_value, std::string_view secret, std::string_view body,
-                                std::int64_t now, std::chrono::seconds tolerance) {
+common::Status verify_signature(std::string_view header_value, std::string_view secret,
+                                std::string_view body, std::int64_t now,
+                                std::chrono::seconds tolerance) {
   std::optional<std::int64_t> timestamp;
   std::vector<std::string_view> candidates;
   std::size_t parts = 0;
@@ -100,7 +106,8 @@ common::Status verify_signature(std::string_view header_value, std::string_view 
     if (++parts > kMaxSignatureParts) return common::fail("signature header has too many parts");
     const std::size_t comma = header_value.find(',');
     std::string_view part = trim(header_value.substr(0, comma));
-    header_value = comma == std::string_view::npos ? std::string_view() : header_value.substr(comma + 1);
+    header_value =
+        comma == std::string_view::npos ? std::string_view() : header_value.substr(comma + 1);
     const std::size_t equals = part.find('=');
     if (equals == std::string_view::npos) return common::fail("signature header part without '='");
     const std::string_view key = part.substr(0, equals);
@@ -125,7 +132,8 @@ common::Status verify_signature(std::string_view header_value, std::string_view 
   for (std::string_view candidate : candidates) {
     // Constant time over the digest, so the comparison leaks no prefix length.
     const std::string given = ascii_lower(candidate);
-    if (given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0) {
+    if (given.size() == expected.size() &&
+        CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0) {
       match = true;
     }
   }

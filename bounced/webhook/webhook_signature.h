@@ -31,12 +31,14 @@ inline constexpr std::size_t kMaxSignatureParts = 16;
 std::string signature_v1(std::string_view secret, std::int64_t timestamp, std::string_view body);
 
 // The header value: "t=<timestamp>,v1=<signature_v1>".
-std::string signature_header_value(std::string_view secret, std::int64_t timestamp, std::string_view body);
+std::string signature_header_value(std::string_view secret, std::int64_t timestamp,
+                                   std::string_view body);
 
 // Checks a received header value: well-formed, |now - t| <= tolerance, and one
 // of its v1 entries equal (constant time) to the HMAC of t and body. The error
 // says which of those failed, never the expected value.
-common::Status verify_signature(std::string_view header_value, std::string_view secret, std::string_view body,
-                                std::int64_t now, std::chrono::seconds tolerance);
+common::Status verify_signature(std::string_view header_value, std::string_view secret,
+                                std::string_view body, std::int64_t now,
+                                std::chrono::seconds tolerance);
 
 }  // namespace bounced::webhook

@@ -28,7 +28,9 @@ using webhook_test::Receiver;
 using webhook_test::ReceiverOptions;
 
 namespace bounced::webhook {
-std::ostream& operator<<(std::ostream& out, OutboxState state) { return out << outbox_state_name(state); }
+std::ostream& operator<<(std::ostream& out, OutboxState state) {
+  return out << outbox_state_name(state);
+}
 }  // namespace bounced::webhook
 
 namespace {
@@ -104,8 +106,8 @@ struct Fixture {
     dispatcher->start();
   }
 
-  std::int64_t enqueue(const std::string& url, const std::string& event = "Bounce", const std::string& tenant = "acme",
-                       std::int64_t bounce_id = 1) {
+  std::int64_t enqueue(const std::string& url, const std::string& event = "Bounce",
+                       const std::string& tenant = "acme", std::int64_t bounce_id = 1) {
     BounceFacts facts;
     facts.id = bounce_id;
     facts.type = "HardBounce";
@@ -113,8 +115,10 @@ struct Fixture {
     facts.details = "smtp; 550 5.1.1 \"unknown\"\n user";
     facts.bounced_at = std::time(nullptr);
     facts.inactive = true;
-    const std::string body = event == "SpamComplaint" ? spam_complaint_payload(facts) : bounce_payload(facts);
-    auto id = enqueue_webhook(producer.get(), {tenant, "outbound", event, url, body}, std::time(nullptr));
+    const std::string body =
+        event == "SpamComplaint" ? spam_complaint_payload(facts) : bounce_payload(facts);
+    auto id =
+        enqueue_webhook(producer.get(), {tenant, "outbound", event, url, body}, std::time(nullptr));
     BOOST_REQUIRE_MESSAGE(id, (id ? "" : id.error().message));
     return *id;
   }
@@ -142,9 +146,11 @@ void check_signed(const webhook_test::ReceivedRequest& r, const std::string& eve
   BOOST_TEST(r.header("content-type") == "application/json");
   BOOST_TEST(r.header("user-agent") == "stamp-bounced/0.1");
   BOOST_TEST(r.header("x-stamp-event") == event);
-  const auto verified = verify_signature(r.header("x-stamp-signature"), kSecret, r.body, std::time(nullptr), 60s);
+  const auto verified =
+      verify_signature(r.header("x-stamp-signature"), kSecret, r.body, std::time(nullptr), 60s);
   BOOST_TEST(verified.has_value(), (verified ? "" : verified.error().message));
-  BOOST_TEST(!verify_signature(r.header("x-stamp-signature"), "another secret", r.body, std::time(nullptr), 60s));
+  BOOST_TEST(!verify_signature(r.header("x-stamp-signature"), "another secret", r.body,
+                               std::time(nullptr), 60s));
 }
 
 }  // namespace
@@ -181,7 +187,8 @@ BOOST_AUTO_TEST_CASE(answer_500_then_200_is_retried_and_delivered) {
   Receiver receiver({.statuses = "500,200"});
   const auto id = enqueue(receiver.url());
   start_dispatcher();
-  BOOST_REQUIRE(until([&] { return record(id).attempts >= 1 && record(id).last_error.find("HTTP 500") == 0; }));
+  BOOST_REQUIRE(until(
+      [&] { return record(id).attempts >= 1 && record(id).last_error.find("HTTP 500") == 0; }));
   BOOST_TEST(state(id) == OutboxState::Pending);  // after the 500: waiting for its retry
   BOOST_TEST(record(id).next_attempt_at > std::time(nullptr) - 1);
   BOOST_REQUIRE(until([&] { return state(id) != OutboxState::Pending; }));
@@ -193,7 +200,8 @@ BOOST_AUTO_TEST_CASE(answer_500_then_200_is_retried_and_delivered) {
   BOOST_TEST(requests[1].status == 200);
   for (const auto& r : requests) {
     check_signed(r, "Bounce");
-    BOOST_TEST(r.header("x-stamp-delivery") == std::to_string(id));  // the same delivery, for deduplication
+    BOOST_TEST(r.header("x-stamp-delivery") ==
+               std::to_string(id));  // the same delivery, for deduplication
     BOOST_TEST(r.body == requests[0].body);
   }
 }
@@ -204,7 +212,8 @@ BOOST_AUTO_TEST_CASE(untrusted_certificate_is_never_delivered) {
   start_dispatcher();
   BOOST_REQUIRE(until([&] { return record(id).attempts >= 2; }, 15s));
   BOOST_TEST(state(id) == OutboxState::Pending);
-  BOOST_TEST(record(id).last_error.find("certificate verify failed") != std::string::npos, record(id).last_error);
+  BOOST_TEST(record(id).last_error.find("certificate verify failed") != std::string::npos,
+             record(id).last_error);
   BOOST_TEST(receiver.requests().empty());  // not one byte of the payload reached it
 }
 
@@ -219,7 +228,8 @@ BOOST_AUTO_TEST_CASE(unreachable_endpoint_is_retried_then_abandoned) {
   BOOST_TEST(r.attempts >= 3);  // first try, a retry, and the last one at retry_for
   BOOST_TEST(r.last_error.find("still failing after") == 0u, r.last_error);
   BOOST_TEST(r.last_error.find("connection failed") != std::string::npos, r.last_error);
-  BOOST_TEST((std::chrono::steady_clock::now() - started >= 2s));  // not before retry_for (whole seconds)
+  BOOST_TEST(
+      (std::chrono::steady_clock::now() - started >= 2s));  // not before retry_for (whole seconds)
 }
 
 BOOST_AUTO_TEST_CASE(pending_rows_survive_a_restart) {
@@ -234,7 +244,8 @@ BOOST_AUTO_TEST_CASE(pending_rows_survive_a_restart) {
   dispatcher.reset();
   sender.reset();
   BOOST_TEST(*outbox->count_pending() == 6);
-  for (auto id : ids) BOOST_TEST(record(id).next_attempt_at <= std::time(nullptr));  // no lease to wait out
+  for (auto id : ids)
+    BOOST_TEST(record(id).next_attempt_at <= std::time(nullptr));  // no lease to wait out
 
   // A new dispatcher (as after a restart, on a fresh connection) delivers all.
   outbox.reset();
@@ -264,10 +275,12 @@ BOOST_AUTO_TEST_CASE(at_most_max_in_flight_requests_are_open) {
   for (int i = 0; i < 10; ++i) ids.push_back(enqueue(receiver.url(), "Bounce", "acme", i));
   start_dispatcher();
   std::size_t most = 0;
-  BOOST_REQUIRE(until([&] {
-    most = std::max(most, dispatcher->in_flight());
-    return all_finished(ids);
-  }, 30s));
+  BOOST_REQUIRE(until(
+      [&] {
+        most = std::max(most, dispatcher->in_flight());
+        return all_finished(ids);
+      },
+      30s));
   BOOST_TEST(most == 3u);
   int receiver_most = 0;
   for (const auto& r : receiver.requests()) receiver_most = std::max(receiver_most, r.in_flight);

@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 
 // So Boost.Test can print a state in a failed comparison.
 namespace bounced::webhook {
-std::ostream& operator<<(std::ostream& out, OutboxState state) { return out << outbox_state_name(state); }
+std::ostream& operator<<(std::ostream& out, OutboxState state) {
+  return out << outbox_state_name(state);
+}
 }  // namespace bounced::webhook
 
 namespace {
@@ -46,13 +48,16 @@ struct Fixture {
     BOOST_REQUIRE_MESSAGE(opened, (opened ? "" : opened.error().message));
     outbox = std::move(*opened);
   }
-  std::int64_t enqueue(const std::string& url, std::int64_t now = kNow, const std::string& event = "Bounce") {
-    auto id = enqueue_webhook(producer.get(), {"acme", "outbound", event, url, R"({"RecordType":")" + event + "\"}"},
-                              now);
+  std::int64_t enqueue(const std::string& url, std::int64_t now = kNow,
+                       const std::string& event = "Bounce") {
+    auto id = enqueue_webhook(
+        producer.get(), {"acme", "outbound", event, url, R"({"RecordType":")" + event + "\"}"},
+        now);
     BOOST_REQUIRE_MESSAGE(id, (id ? "" : id.error().message));
     return *id;
   }
-  std::vector<ClaimedWebhook> claim(std::int64_t now, std::size_t limit, const std::set<std::int64_t>& exclude = {},
+  std::vector<ClaimedWebhook> claim(std::int64_t now, std::size_t limit,
+                                    const std::set<std::int64_t>& exclude = {},
                                     std::int64_t lease_until = kNow + 40) {
     auto claimed = outbox->claim_due(now, limit, exclude, lease_until);
     BOOST_REQUIRE_MESSAGE(claimed, (claimed ? "" : claimed.error().message));

@@ -63,9 +63,11 @@ std::map<std::string, std::string> decode_with_python(const std::string& json) {
       "        if isinstance(value, str):\n"
       "            out.write(name + ' ' + value.encode('utf-8').hex() + '\\n')\n"
       "        else:\n"
-      "            out.write(name + ' ' + json.dumps(value, sort_keys=True, ensure_ascii=True) + '\\n')\n";
+      "            out.write(name + ' ' + json.dumps(value, sort_keys=True, ensure_ascii=True) + "
+      "'\\n')\n";
   std::map<std::string, std::string> fields;
-  if (webhook_test::run_program({webhook_test::kPython, "-c", script, input.string(), output.string()}) != 0) {
+  if (webhook_test::run_program(
+          {webhook_test::kPython, "-c", script, input.string(), output.string()}) != 0) {
     return fields;
   }
   std::ifstream in(output);
@@ -82,14 +84,15 @@ std::map<std::string, std::string> decode_with_python(const std::string& json) {
 BOOST_AUTO_TEST_SUITE(webhook_payloads)
 
 BOOST_AUTO_TEST_CASE(bounce_has_postmarks_shape) {
-  BOOST_TEST(bounce_payload(sample_bounce()) ==
-             R"({"RecordType":"Bounce","MessageStream":"outbound","ID":4323372036854775807,"Type":"HardBounce",)"
-             R"("TypeCode":1,"Name":"Hard bounce","Tag":"welcome","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483",)"
-             R"("Metadata":{"a_key":"a_value","b_key":"b_value"},"ServerID":0,)"
-             R"("Description":"The server was unable to deliver your message (ex: unknown user, mailbox not found).",)"
-             R"("Details":"smtp; 550 5.1.1 user unknown","Email":"john@example.com","From":"sender@example.org",)"
-             R"("BouncedAt":"2026-11-26T16:33:54Z","DumpAvailable":true,"Inactive":true,"CanActivate":true,)"
-             R"("Subject":"Hello"})");
+  BOOST_TEST(
+      bounce_payload(sample_bounce()) ==
+      R"({"RecordType":"Bounce","MessageStream":"outbound","ID":4323372036854775807,"Type":"HardBounce",)"
+      R"("TypeCode":1,"Name":"Hard bounce","Tag":"welcome","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483",)"
+      R"("Metadata":{"a_key":"a_value","b_key":"b_value"},"ServerID":0,)"
+      R"("Description":"The server was unable to deliver your message (ex: unknown user, mailbox not found).",)"
+      R"("Details":"smtp; 550 5.1.1 user unknown","Email":"john@example.com","From":"sender@example.org",)"
+      R"("BouncedAt":"2026-11-26T16:33:54Z","DumpAvailable":true,"Inactive":true,"CanActivate":true,)"
+      R"("Subject":"Hello"})");
 }
 
 BOOST_AUTO_TEST_CASE(bounce_type_decides_code_name_and_description) {
@@ -112,14 +115,16 @@ BOOST_AUTO_TEST_CASE(bounce_type_decides_code_name_and_description) {
   BounceFacts odd = sample_bounce();
   odd.type = "Undeliverable";
   const std::string json = bounce_payload(odd);
-  BOOST_TEST(json.find(R"("Type":"Unknown","TypeCode":2048,"Name":"Unknown")") != std::string::npos);
+  BOOST_TEST(json.find(R"("Type":"Unknown","TypeCode":2048,"Name":"Unknown")") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bounce_content_only_when_given) {
   BounceFacts f = sample_bounce();
   BOOST_TEST(bounce_payload(f).find("\"Content\"") == std::string::npos);
   f.content = "Return-Path: <>\r\n\r\nbody";
-  BOOST_TEST(bounce_payload(f).ends_with(R"("Subject":"Hello","Content":"Return-Path: <>\r\n\r\nbody"})"));
+  BOOST_TEST(
+      bounce_payload(f).ends_with(R"("Subject":"Hello","Content":"Return-Path: <>\r\n\r\nbody"})"));
 }
 
 BOOST_AUTO_TEST_CASE(spam_complaint_is_bounce_shaped_and_final) {
@@ -127,14 +132,15 @@ BOOST_AUTO_TEST_CASE(spam_complaint_is_bounce_shaped_and_final) {
   f.type = "HardBounce";  // ignored
   f.inactive = false;     // ignored
   f.can_activate = true;  // ignored
-  BOOST_TEST(spam_complaint_payload(f) ==
-             R"({"RecordType":"SpamComplaint","MessageStream":"outbound","ID":4323372036854775807,)"
-             R"("Type":"SpamComplaint","TypeCode":100001,"Name":"Spam complaint","Tag":"welcome",)"
-             R"("MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","Metadata":{"a_key":"a_value","b_key":"b_value"},)"
-             R"("ServerID":0,"Description":"The subscriber explicitly marked this message as spam.",)"
-             R"("Details":"smtp; 550 5.1.1 user unknown","Email":"john@example.com","From":"sender@example.org",)"
-             R"("BouncedAt":"2026-11-26T16:33:54Z","DumpAvailable":true,"Inactive":true,"CanActivate":false,)"
-             R"("Subject":"Hello"})");
+  BOOST_TEST(
+      spam_complaint_payload(f) ==
+      R"({"RecordType":"SpamComplaint","MessageStream":"outbound","ID":4323372036854775807,)"
+      R"("Type":"SpamComplaint","TypeCode":100001,"Name":"Spam complaint","Tag":"welcome",)"
+      R"("MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","Metadata":{"a_key":"a_value","b_key":"b_value"},)"
+      R"("ServerID":0,"Description":"The subscriber explicitly marked this message as spam.",)"
+      R"("Details":"smtp; 550 5.1.1 user unknown","Email":"john@example.com","From":"sender@example.org",)"
+      R"("BouncedAt":"2026-11-26T16:33:54Z","DumpAvailable":true,"Inactive":true,"CanActivate":false,)"
+      R"("Subject":"Hello"})");
 }
 
 BOOST_AUTO_TEST_CASE(delivery_has_postmarks_shape) {
@@ -146,11 +152,12 @@ BOOST_AUTO_TEST_CASE(delivery_has_postmarks_shape) {
   f.metadata = {{"a_key", "a_value"}};
   f.delivered_at = kWhen;
   f.server_id = 23;
-  BOOST_TEST(delivery_payload(f) ==
-             R"({"RecordType":"Delivery","ServerID":23,"MessageStream":"outbound",)"
-             R"("MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","Recipient":"john@example.com",)"
-             R"("Tag":"welcome-email","DeliveredAt":"2026-11-26T16:33:54Z",)"
-             R"("Details":"smtp;250 2.0.0 OK 1480624905 l186si10190883ite.73 - gsmtp","Metadata":{"a_key":"a_value"}})");
+  BOOST_TEST(
+      delivery_payload(f) ==
+      R"({"RecordType":"Delivery","ServerID":23,"MessageStream":"outbound",)"
+      R"("MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","Recipient":"john@example.com",)"
+      R"("Tag":"welcome-email","DeliveredAt":"2026-11-26T16:33:54Z",)"
+      R"("Details":"smtp;250 2.0.0 OK 1480624905 l186si10190883ite.73 - gsmtp","Metadata":{"a_key":"a_value"}})");
 }
 
 BOOST_AUTO_TEST_CASE(subscription_change_suppression_and_reactivation) {
@@ -164,26 +171,30 @@ BOOST_AUTO_TEST_CASE(subscription_change_suppression_and_reactivation) {
   f.tag = "my-tag";
   f.metadata = {{"example", "value"}};
   f.changed_at = kWhen;
-  BOOST_TEST(subscription_change_payload(f) ==
-             R"({"RecordType":"SubscriptionChange","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483",)"
-             R"("ServerID":0,"MessageStream":"broadcast","ChangedAt":"2026-11-26T16:33:54Z",)"
-             R"("Recipient":"bounced-address@example.com","Origin":"Recipient","SuppressSending":true,)"
-             R"("SuppressionReason":"HardBounce","Tag":"my-tag","Metadata":{"example":"value"}})");
+  BOOST_TEST(
+      subscription_change_payload(f) ==
+      R"({"RecordType":"SubscriptionChange","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483",)"
+      R"("ServerID":0,"MessageStream":"broadcast","ChangedAt":"2026-11-26T16:33:54Z",)"
+      R"("Recipient":"bounced-address@example.com","Origin":"Recipient","SuppressSending":true,)"
+      R"("SuppressionReason":"HardBounce","Tag":"my-tag","Metadata":{"example":"value"}})");
   // Reactivation (peers.md 2.6): MessageID, SuppressionReason and Tag null, Metadata {}.
   SubscriptionChangeFacts r;
   r.recipient = "bounced-address@example.com";
   r.origin = "Customer";
   r.suppress_sending = false;
   r.changed_at = kWhen;
-  BOOST_TEST(subscription_change_payload(r) ==
-             R"({"RecordType":"SubscriptionChange","MessageID":null,"ServerID":0,"MessageStream":"outbound",)"
-             R"("ChangedAt":"2026-11-26T16:33:54Z","Recipient":"bounced-address@example.com","Origin":"Customer",)"
-             R"("SuppressSending":false,"SuppressionReason":null,"Tag":null,"Metadata":{}})");
+  BOOST_TEST(
+      subscription_change_payload(r) ==
+      R"({"RecordType":"SubscriptionChange","MessageID":null,"ServerID":0,"MessageStream":"outbound",)"
+      R"("ChangedAt":"2026-11-26T16:33:54Z","Recipient":"bounced-address@example.com","Origin":"Customer",)"
+      R"("SuppressSending":false,"SuppressionReason":null,"Tag":null,"Metadata":{}})");
 }
 
 BOOST_AUTO_TEST_CASE(hostile_values_stay_valid_json) {
-  const std::string nasty_ascii = std::string("quote\" back\\slash\nnew\rline\ttab\x01\x1f\x7f nul:") + '\0' + "end";
-  const std::string good_utf8 = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7 \xe2\x80\xa8";  // é € 📧 U+2028
+  const std::string nasty_ascii =
+      std::string("quote\" back\\slash\nnew\rline\ttab\x01\x1f\x7f nul:") + '\0' + "end";
+  const std::string good_utf8 =
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7 \xe2\x80\xa8";  // é € 📧 U+2028
   struct Case {
     const char* what;
     std::string input;
@@ -222,7 +233,8 @@ BOOST_AUTO_TEST_CASE(hostile_values_stay_valid_json) {
 BOOST_AUTO_TEST_CASE(metadata_keeps_the_first_of_repeated_keys) {
   BounceFacts f = sample_bounce();
   f.metadata = {{"k", "first"}, {"k", "second"}, {"other", "x"}};
-  BOOST_TEST(bounce_payload(f).find(R"("Metadata":{"k":"first","other":"x"})") != std::string::npos);
+  BOOST_TEST(bounce_payload(f).find(R"("Metadata":{"k":"first","other":"x"})") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(iso8601_is_utc_with_z) {

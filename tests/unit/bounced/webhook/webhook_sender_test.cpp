@@ -72,7 +72,8 @@ struct Fixture {
       ++calls;
       response = std::move(r);
     });
-    BOOST_REQUIRE(webhook_test::run_until(*loop, [&] { return response.has_value(); }, 20s));
+    BOOST_REQUIRE(webhook_test::run_until(
+        *loop, [&] { return response.has_value(); }, 20s));
     webhook_test::run_for(*loop, 20ms);  // a second call would show up here
     BOOST_TEST(calls == 1);
     BOOST_TEST(s.open_requests() == 0u);
@@ -80,7 +81,8 @@ struct Fixture {
   }
 };
 
-WebhookRequest json_post(const std::string& url, const std::string& body = R"({"RecordType":"Bounce"})") {
+WebhookRequest json_post(const std::string& url,
+                         const std::string& body = R"({"RecordType":"Bounce"})") {
   return {url, {{"Content-Type", "application/json"}, {"X-Stamp-Event", "Bounce"}}, body};
 }
 
@@ -116,7 +118,8 @@ BOOST_AUTO_TEST_CASE(names_are_resolved_and_must_match_the_certificate) {
   BOOST_TEST(response.status == 200);
   BOOST_TEST(resolver->lookups == 1);
   BOOST_REQUIRE(receiver.requests().size() == 1u);
-  BOOST_TEST(receiver.requests()[0].header("host") == "webhook.test:" + std::to_string(receiver.port()));
+  BOOST_TEST(receiver.requests()[0].header("host") ==
+             "webhook.test:" + std::to_string(receiver.port()));
 
   // other.test resolves to the same server, whose certificate does not name it.
   response = send(*s, json_post(receiver.url("other.test")));
@@ -135,7 +138,8 @@ BOOST_AUTO_TEST_CASE(names_are_resolved_and_must_match_the_certificate) {
   response = send(*s, json_post(receiver.url("missing.test")));
   BOOST_TEST(response.status == 0);
   BOOST_TEST(!response.permanent);
-  BOOST_TEST(response.error.find("cannot resolve missing.test") != std::string::npos, response.error);
+  BOOST_TEST(response.error.find("cannot resolve missing.test") != std::string::npos,
+             response.error);
 }
 
 BOOST_AUTO_TEST_CASE(ipv6_literal_is_checked_as_an_address) {
@@ -224,7 +228,8 @@ BOOST_AUTO_TEST_CASE(refused_connection_fails_at_once) {
   auto s = sender();
   for (const char* scheme : {"https", "http"}) {
     const auto started = std::chrono::steady_clock::now();
-    const auto response = send(*s, json_post(std::string(scheme) + "://127.0.0.1:" + std::to_string(closed_port()) + "/"));
+    const auto response = send(
+        *s, json_post(std::string(scheme) + "://127.0.0.1:" + std::to_string(closed_port()) + "/"));
     BOOST_TEST(response.status == 0);
     BOOST_TEST(!response.permanent);
     BOOST_TEST(response.error.find("connection failed") != std::string::npos, response.error);
@@ -248,9 +253,11 @@ BOOST_AUTO_TEST_CASE(slow_endpoint_times_out) {
 BOOST_AUTO_TEST_CASE(bad_urls_fail_permanently) {
   auto s = sender();
   const char* urls[] = {
-      "ftp://127.0.0.1/hook",        "not a url",
+      "ftp://127.0.0.1/hook",
+      "not a url",
       "https://user:secret@127.0.0.1:1/",
-      "https:///nohost",             "https://127.0.0.1:99999/",
+      "https:///nohost",
+      "https://127.0.0.1:99999/",
       "https://[zz::1]/",
   };
   for (const char* url : urls) {
@@ -273,7 +280,8 @@ BOOST_AUTO_TEST_CASE(bad_urls_fail_permanently) {
 }
 
 BOOST_AUTO_TEST_CASE(loggable_url_hides_user_info_and_query) {
-  BOOST_TEST(loggable_url("https://user:pw@example.com/hook?token=abc@c") == "https://***@example.com/hook?***");
+  BOOST_TEST(loggable_url("https://user:pw@example.com/hook?token=abc@c") ==
+             "https://***@example.com/hook?***");
   BOOST_TEST(loggable_url("https://example.com/a@b") == "https://example.com/a@b");
   BOOST_TEST(loggable_url("https://example.com/hook#frag") == "https://example.com/hook");
   BOOST_TEST(loggable_url("https://example.com") == "https://example.com");
@@ -289,7 +297,8 @@ BOOST_AUTO_TEST_CASE(cancelled_requests_never_call_back) {
   const auto early = s->post(json_post(receiver.url()), [&](WebhookResponse) { ++calls; });
   s->cancel(early);
   const auto late = s->post(json_post(receiver.url()), [&](WebhookResponse) { ++calls; });
-  BOOST_REQUIRE(webhook_test::run_until(*loop, [&] { return receiver.requests().size() == 1u; }, 10s));
+  BOOST_REQUIRE(webhook_test::run_until(
+      *loop, [&] { return receiver.requests().size() == 1u; }, 10s));
   s->cancel(late);
   s->cancel(late);    // twice is harmless
   s->cancel(123456);  // unknown too

@@ -20,8 +20,8 @@ namespace {
 std::string oracle_hmac_hex(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &length);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) {
@@ -47,18 +47,22 @@ BOOST_AUTO_TEST_CASE(oracle_matches_rfc4231) {
 }
 
 BOOST_AUTO_TEST_CASE(known_answers) {
-  // printf '%s' '1795000000.{"RecordType":"Bounce","ID":42}' | openssl dgst -sha256 -hmac whsec_test
+  // printf '%s' '1795000000.{"RecordType":"Bounce","ID":42}' | openssl dgst -sha256 -hmac
+  // whsec_test
   BOOST_TEST(signature_v1("whsec_test", 1795000000, R"({"RecordType":"Bounce","ID":42})") ==
              "58f362bd8b699525fbd14592139dc98a9cb053bc06f4db4d24a64745a9a1370b");
-  BOOST_TEST(signature_header_value("whsec_test", 1795000000, R"({"RecordType":"Bounce","ID":42})") ==
-             "t=1795000000,v1=58f362bd8b699525fbd14592139dc98a9cb053bc06f4db4d24a64745a9a1370b");
+  BOOST_TEST(
+      signature_header_value("whsec_test", 1795000000, R"({"RecordType":"Bounce","ID":42})") ==
+      "t=1795000000,v1=58f362bd8b699525fbd14592139dc98a9cb053bc06f4db4d24a64745a9a1370b");
   // An empty key and body are legal HMAC inputs (Python: hmac.new(b"", b"0.", sha256)).
-  BOOST_TEST(signature_v1("", 0, "") == "b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3");
+  BOOST_TEST(signature_v1("", 0, "") ==
+             "b849d5a581847b281957065739df36df2463d1977ea8d6e1e4e6cf33fadc68c3");
 }
 
 BOOST_AUTO_TEST_CASE(matches_the_oracle_on_awkward_input) {
   const std::string binary_body("a\0b\r\n\xff\xfe{}", 9);
-  const std::string long_secret(300, 's');  // longer than the SHA-256 block: HMAC hashes the key first
+  const std::string long_secret(300,
+                                's');  // longer than the SHA-256 block: HMAC hashes the key first
   struct Case {
     std::string secret;
     std::int64_t t;
@@ -66,11 +70,14 @@ BOOST_AUTO_TEST_CASE(matches_the_oracle_on_awkward_input) {
   } cases[] = {
       {"k", 1, "{}"},
       {long_secret, 1795000000, binary_body},
-      {"s\xc3\xa9" "cret", 4102444800, std::string(100000, 'x')},
+      {"s\xc3\xa9"
+       "cret",
+       4102444800, std::string(100000, 'x')},
       {"k", -5, "negative timestamps still sign what they say"},
   };
   for (const auto& c : cases) {
-    BOOST_TEST(signature_v1(c.secret, c.t, c.body) == oracle_hmac_hex(c.secret, std::to_string(c.t) + "." + c.body));
+    BOOST_TEST(signature_v1(c.secret, c.t, c.body) ==
+               oracle_hmac_hex(c.secret, std::to_string(c.t) + "." + c.body));
   }
 }
 
@@ -86,8 +93,8 @@ BOOST_AUTO_TEST_CASE(verify_accepts_its_own_header) {
   upper.replace(0, 1, "t");
   upper.replace(upper.find("V1"), 2, "v1");
   BOOST_TEST(verify_signature(upper, "secret", body, 1795000000, kTolerance).has_value());
-  const std::string rotated = "t=1795000000, v0=abc, v1=" + std::string(64, '0') + ", v1=" +
-                              signature_v1("secret", 1795000000, body);
+  const std::string rotated = "t=1795000000, v0=abc, v1=" + std::string(64, '0') +
+                              ", v1=" + signature_v1("secret", 1795000000, body);
   BOOST_TEST(verify_signature(rotated, "secret", body, 1795000000, kTolerance).has_value());
 }
 
@@ -121,7 +128,9 @@ BOOST_AUTO_TEST_CASE(verify_refuses_what_is_wrong) {
       auto result = verify_signature(c.header, c.secret, c.body, c.now, kTolerance);
       BOOST_TEST(!result.has_value());
       // The error never contains the expected signature.
-      if (!result) BOOST_TEST(result.error().message.find(signature_v1(c.secret, t, c.body)) == std::string::npos);
+      if (!result)
+        BOOST_TEST(result.error().message.find(signature_v1(c.secret, t, c.body)) ==
+                   std::string::npos);
     }
   }
 }

@@ -94,7 +94,8 @@ struct TestPki {
 
  private:
   TestPki() {
-    const std::vector<std::string> ec_key{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+    const std::vector<std::string> ec_key{"-newkey", "ec", "-pkeyopt",
+                                          "ec_paramgen_curve:prime256v1", "-nodes"};
     const fs::path d = dir.path;
     ca_cert = d / "ca.pem";
     ca_key = d / "ca.key";
@@ -107,23 +108,27 @@ struct TestPki {
       head.insert(head.end(), tail.begin(), tail.end());
       return head;
     };
-    openssl(with({"req", "-x509"}, with(ec_key, {"-keyout", ca_key, "-out", ca_cert, "-days", "2", "-subj",
-                                                 "/CN=Stamp Webhook Test CA", "-addext",
+    openssl(with({"req", "-x509"}, with(ec_key, {"-keyout", ca_key, "-out", ca_cert, "-days", "2",
+                                                 "-subj", "/CN=Stamp Webhook Test CA", "-addext",
                                                  "basicConstraints=critical,CA:TRUE", "-addext",
                                                  "keyUsage=critical,keyCertSign,cRLSign"})),
             d);
-    std::ofstream(d / "server.ext") << san << "\nbasicConstraints=critical,CA:FALSE\n"
-                                    << "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
-    openssl(with({"req", "-new"}, with(ec_key, {"-keyout", server_key, "-out", (d / "server.csr").string(), "-subj",
-                                                "/CN=127.0.0.1"})),
+    std::ofstream(d / "server.ext")
+        << san << "\nbasicConstraints=critical,CA:FALSE\n"
+        << "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
+    openssl(with({"req", "-new"},
+                 with(ec_key, {"-keyout", server_key, "-out", (d / "server.csr").string(), "-subj",
+                               "/CN=127.0.0.1"})),
             d);
-    openssl({"x509", "-req", "-in", (d / "server.csr").string(), "-CA", ca_cert, "-CAkey", ca_key, "-set_serial",
-             "1001", "-days", "2", "-extfile", (d / "server.ext").string(), "-out", server_cert},
+    openssl({"x509", "-req", "-in", (d / "server.csr").string(), "-CA", ca_cert, "-CAkey", ca_key,
+             "-set_serial", "1001", "-days", "2", "-extfile", (d / "server.ext").string(), "-out",
+             server_cert},
             d);
-    openssl(with({"req", "-x509"}, with(ec_key, {"-keyout", untrusted_key, "-out", untrusted_cert, "-days", "2",
-                                                 "-subj", "/CN=127.0.0.1", "-addext", san, "-addext",
-                                                 "basicConstraints=critical,CA:FALSE"})),
-            d);
+    openssl(
+        with({"req", "-x509"}, with(ec_key, {"-keyout", untrusted_key, "-out", untrusted_cert,
+                                             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", san,
+                                             "-addext", "basicConstraints=critical,CA:FALSE"})),
+        d);
   }
 };
 
@@ -133,8 +138,8 @@ inline fs::path receiver_script() {
   return fs::path(STAMP_SOURCE_DIR) / "tests/integration/webhook_receiver.py";
 #else
   // tests/unit/bounced/webhook/ -> tests/integration/
-  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "integration" /
-         "webhook_receiver.py";
+  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+         "integration" / "webhook_receiver.py";
 #endif
 }
 
@@ -153,7 +158,8 @@ struct ReceivedRequest {
 
 inline std::string from_hex(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -171,16 +177,28 @@ class Receiver {
  public:
   explicit Receiver(const ReceiverOptions& options = {}) : tls_(options.tls) {
     record_ = dir_.path / "requests.jsonl";
-    std::vector<std::string> argv{kPython, receiver_script().string(), "--record", record_.string(), "--statuses",
-                                  options.statuses, "--host", options.listen, "--exit-on-stdin-eof"};
+    std::vector<std::string> argv{kPython,
+                                  receiver_script().string(),
+                                  "--record",
+                                  record_.string(),
+                                  "--statuses",
+                                  options.statuses,
+                                  "--host",
+                                  options.listen,
+                                  "--exit-on-stdin-eof"};
     if (options.tls) {
       const auto& pki = TestPki::get();
-      argv.insert(argv.end(), {"--cert", (options.untrusted_certificate ? pki.untrusted_cert : pki.server_cert).string(),
-                               "--key", (options.untrusted_certificate ? pki.untrusted_key : pki.server_key).string()});
+      argv.insert(
+          argv.end(),
+          {"--cert",
+           (options.untrusted_certificate ? pki.untrusted_cert : pki.server_cert).string(), "--key",
+           (options.untrusted_certificate ? pki.untrusted_key : pki.server_key).string()});
     }
-    if (options.delay_seconds > 0) argv.insert(argv.end(), {"--delay", std::to_string(options.delay_seconds)});
+    if (options.delay_seconds > 0)
+      argv.insert(argv.end(), {"--delay", std::to_string(options.delay_seconds)});
     if (options.response_body_bytes > 0) {
-      argv.insert(argv.end(), {"--response-body-bytes", std::to_string(options.response_body_bytes)});
+      argv.insert(argv.end(),
+                  {"--response-body-bytes", std::to_string(options.response_body_bytes)});
     }
     int out[2], in[2];
     BOOST_REQUIRE(pipe2(out, O_CLOEXEC) == 0 && pipe2(in, O_CLOEXEC) == 0);
@@ -211,7 +229,8 @@ class Receiver {
   Receiver& operator=(const Receiver&) = delete;
 
   int port() const { return port_; }
-  std::string url(const std::string& host = "127.0.0.1", const std::string& path = "/hooks/stamp") const {
+  std::string url(const std::string& host = "127.0.0.1",
+                  const std::string& path = "/hooks/stamp") const {
     return std::string(tls_ ? "https" : "http") + "://" + host + ":" + std::to_string(port_) + path;
   }
 
@@ -274,7 +293,8 @@ class FakeResolver final : public common::dns::Resolver {
   void resolve_mx(const std::string&, std::function<void(common::dns::MxAnswer)> done) override {
     loop_.post([done] { done(common::dns::MxAnswer{}); });
   }
-  void resolve_addresses(const std::string& host, std::function<void(common::dns::AddressAnswer)> done) override {
+  void resolve_addresses(const std::string& host,
+                         std::function<void(common::dns::AddressAnswer)> done) override {
     ++lookups;
     common::dns::AddressAnswer answer;
     auto it = hosts.find(host);
@@ -319,7 +339,8 @@ inline bool run_until(common::event::EventLoop& loop, const std::function<bool()
 
 // Runs the loop for `duration` (to show something does NOT happen).
 inline void run_for(common::event::EventLoop& loop, std::chrono::milliseconds duration) {
-  run_until(loop, [] { return false; }, duration);
+  run_until(
+      loop, [] { return false; }, duration);
 }
 
 }  // namespace webhook_test
