@@ -37,6 +37,7 @@ struct WebhookConfig {
   std::chrono::seconds max_retry_delay{3600};                   // 1s..1d
   std::chrono::seconds retry_for{std::chrono::hours{24}};       // 1m..7d: then the event is abandoned
   std::filesystem::path ca_file;                                // empty: the system's CA store
+  bool allow_private_addresses = false;  // endpoints on loopback/private/link-local addresses (SSRF guard)
 };
 
 struct BouncedConfig {

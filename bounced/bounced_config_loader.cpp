@@ -53,6 +53,7 @@ void read_webhooks(MapReader& root, WebhookConfig& webhooks) {
   }
   block.read_duration("retry_for", webhooks.retry_for, kRetryFor);
   block.read_path("ca_file", webhooks.ca_file);
+  block.read_bool("allow_private_addresses", webhooks.allow_private_addresses);
   block.finish();
 }
 

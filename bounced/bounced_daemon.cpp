@@ -46,6 +46,7 @@ webhook::WebhookSettings webhook_settings(const WebhookConfig& config) {
   settings.max_retry_delay = config.max_retry_delay;
   settings.retry_for = config.retry_for;
   settings.ca_file = config.ca_file.string();
+  settings.allow_private_addresses = config.allow_private_addresses;
   return settings;
 }
 

@@ -14,6 +14,10 @@
 #include "bounced/webhook/webhook_sender.h"
 
 #include <arpa/inet.h>
+
+#include "common/base/cidr.h"
+
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -46,6 +50,36 @@ struct Target {
   std::string request_uri;  // path and query, at least "/"
   std::string host_header;
 };
+
+// Networks a tenant's webhook must not reach unless the operator allows it:
+// "this host", loopback, RFC 1918, CGNAT (RFC 6598), link-local (cloud metadata
+// lives at 169.254.169.254), RFC 4193 unique-local, IPv6 link-local, and the
+// IPv4-mapped forms of them all.
+constexpr const char* kPrivateNetworks[] = {
+    "0.0.0.0/8",       "10.0.0.0/8",      "100.64.0.0/10",   "127.0.0.0/8",
+    "169.254.0.0/16",  "172.16.0.0/12",   "192.168.0.0/16",  "::/128",
+    "::1/128",         "fc00::/7",        "fe80::/10",       "::ffff:0.0.0.0/104",
+    "::ffff:10.0.0.0/104", "::ffff:100.64.0.0/106", "::ffff:127.0.0.0/104", "::ffff:169.254.0.0/112",
+    "::ffff:172.16.0.0/108", "::ffff:192.168.0.0/112",
+};
+
+bool is_private_address(const std::string& address) {
+  sockaddr_storage storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+  } else {
+    return true;  // not an address we can judge: refuse
+  }
+  for (const char* network : kPrivateNetworks) {
+    auto cidr = common::Cidr::parse(network);
+    if (cidr && cidr->contains(reinterpret_cast<const sockaddr*>(&storage))) return true;
+  }
+  return false;
+}
 
 bool is_ip_literal(const std::string& text) {
   unsigned char buf[16];
@@ -167,6 +201,7 @@ HttpWebhookSender::HttpWebhookSender(common::event::EventLoop& loop,
     : loop_(loop),
       resolver_(resolver),
       request_timeout_(settings.request_timeout),
+      allow_private_addresses_(settings.allow_private_addresses),
       tls_verify_(settings.tls_verify),
       tls_(std::move(tls)) {}
 
@@ -243,6 +278,11 @@ void HttpWebhookSender::on_resolved(Handle handle, const common::dns::AddressAns
 }
 
 void HttpWebhookSender::connect(Exchange& exchange, const std::string& address) {
+  if (!allow_private_addresses_ && is_private_address(address)) {
+    complete(exchange, {0, "refused: " + address + " is a private, loopback or link-local address "
+                           "(webhooks.allow_private_addresses)", true});
+    return;
+  }
   event_base* base = loop_.base();
   const Target& target = exchange.target;
   OwnedBufferevent bev;

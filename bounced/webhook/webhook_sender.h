@@ -120,6 +120,7 @@ class HttpWebhookSender final : public WebhookSender {
   common::event::EventLoop& loop_;
   common::dns::Resolver& resolver_;
   std::chrono::milliseconds request_timeout_;
+  bool allow_private_addresses_;
   bool tls_verify_;
   common::tls::OwnedSslCtx tls_;
   Handle next_handle_ = 1;

@@ -27,6 +27,11 @@ struct WebhookSettings {
   std::string ca_file;
   // Verify endpoint certificates and names. Only for tests and closed networks.
   bool tls_verify = true;
+  // Whether endpoints may be on loopback, private (RFC 1918, RFC 4193), link-local
+  // or carrier-grade NAT addresses. The daemon refuses them by default
+  // (webhooks.allow_private_addresses): a tenant's URL must not reach the
+  // operator's internal services or cloud metadata (server-side request forgery).
+  bool allow_private_addresses = true;
   // stop(): how long in-flight requests may still finish before they are cancelled (0..1 min).
   std::chrono::milliseconds stop_grace{std::chrono::seconds(5)};
   // Delivered and abandoned rows stay this long for inspection, then are deleted (1 h..365 days).

@@ -110,7 +110,7 @@ class BouncedTest(OutboundTestCase):
         self.addCleanup(receiver.stop)
         return receiver
 
-    def start_daemons(self, webhook_url, **bounced_settings):
+    def start_daemons(self, webhook_url, allow_private=True, **bounced_settings):
         """stamp-bounced first (its port goes into stamp-mta's bounce_handoff), then stamp-mta."""
         self.mta = self.new_outbound_mta(self.group, self.dns, start=False)
         base = self.mta.config_path.read_text()
@@ -120,7 +120,8 @@ class BouncedTest(OutboundTestCase):
         (self.mta.conf_dir / "tenants.d" / "acme.yaml").write_text(
             (self.mta.conf_dir / "tenants.d" / "acme.yaml").read_text().replace("smtp_users", "smtp_users", 1)
             + tenant_yaml(self.key, webhook_url).replace("smtp_users: []\n", ""))
-        settings = {"webhooks": {"first_retry_delay": "1s", "max_retry_delay": "2s", "ca_file": str(self.ca[0])}}
+        settings = {"webhooks": {"first_retry_delay": "1s", "max_retry_delay": "2s", "ca_file": str(self.ca[0]),
+                                 "allow_private_addresses": allow_private}}
         settings.update(bounced_settings)
         self.bounced = self.new_bounced(self.mta, **settings)
         self.mta.config_path.write_text(
@@ -284,6 +285,14 @@ class BouncedTest(OutboundTestCase):
         self.assertEqual([r["status"] for r in retried()], [200], receiver.requests())
         self.assertEqual(retried()[0]["headers"]["x-stamp-delivery"], first["headers"]["x-stamp-delivery"])
         self.bounced.wait_for_event("webhook.failed")
+
+    def test_private_endpoints_are_refused_by_default(self):
+        receiver = self.start_receiver()
+        self.start_daemons(receiver.url(), allow_private=False)  # the shipped default
+        self.send("permfail-judy@dest.test")
+        abandoned = self.bounced.wait_for_event("webhook.abandoned")[0]
+        self.assertIn("private", " ".join(str(v) for v in abandoned.values()))
+        self.assertEqual(receiver.requests(), [])
 
     def test_webhooks_pending_over_a_restart_are_delivered(self):
         port = free_port()
