@@ -28,6 +28,17 @@ constexpr std::array kReasonRules{
     ReasonRule{"account or domain may not exist", Reason::HostUnknown},  // cPanel Exim
     ReasonRule{"host not found, try again", Reason::NetworkError},       // DNS TRY_AGAIN
 
+    // --- the sending service refused to try: an earlier hard bounce or complaint
+    // (Amazon SES, Mailgun, Postmark, SendGrid word their suppression lists so)
+    ReasonRule{"suppressed sending to this address", Reason::Suppressed},
+    ReasonRule{"on the suppression list", Reason::Suppressed},
+    ReasonRule{"on the account-level suppression list", Reason::Suppressed},
+    ReasonRule{"onaccountsuppressionlist", Reason::Suppressed},
+    ReasonRule{"not delivering to previously bounced address", Reason::Suppressed},
+    ReasonRule{"not delivering to a user who marked your messages as spam", Reason::Suppressed},
+    ReasonRule{"previously bounced address", Reason::Suppressed},
+    ReasonRule{"marked as inactive", Reason::Suppressed},
+
     // --- the descriptions RFC 3463 and the enhanced status code registry give
     // each code, which many servers send as the reply text
     ReasonRule{"bad destination mailbox address syntax", Reason::UserUnknown},
@@ -84,6 +95,9 @@ constexpr std::array kReasonRules{
     ReasonRule{"unknown mailer error", Reason::MailerError},
     ReasonRule{"mailer error", Reason::MailerError},
     ReasonRule{"local delivery failed", Reason::MailerError},
+    ReasonRule{"child process of * transport returned",
+               Reason::MailerError},  // Exim pipe transport
+    ReasonRule{"unknown mailer", Reason::MailerError},
 
     // --- viruses and spam: the message, not the address
     ReasonRule{"virus detected", Reason::VirusDetected},
@@ -91,6 +105,15 @@ constexpr std::array kReasonRules{
     ReasonRule{"contains a virus", Reason::VirusDetected},
     ReasonRule{"infected with", Reason::VirusDetected},
     ReasonRule{"malware", Reason::VirusDetected},
+    ReasonRule{"infected:", Reason::VirusDetected},  // amavis
+    ReasonRule{"virus infected", Reason::VirusDetected},
+    ReasonRule{"contains virus", Reason::VirusDetected},
+    ReasonRule{"a virus was found", Reason::VirusDetected},
+    ReasonRule{"trojan", Reason::VirusDetected},
+    ReasonRule{"- banned", Reason::PolicyViolation},  // amavis: a banned file name or type
+    ReasonRule{"banned file", Reason::PolicyViolation},
+    ReasonRule{"bad-header", Reason::NotCompliantRfc},  // amavis
+    ReasonRule{"bad header", Reason::NotCompliantRfc},
     ReasonRule{"dangerous attachment", Reason::PolicyViolation},
     ReasonRule{"unsolicited", Reason::SpamDetected},
     ReasonRule{"scored as spam", Reason::SpamDetected},
@@ -113,10 +136,36 @@ constexpr std::array kReasonRules{
     ReasonRule{"rejected as spam", Reason::SpamDetected},
     ReasonRule{"message is spam", Reason::SpamDetected},
     ReasonRule{"high probability of spam", Reason::SpamDetected},
+    ReasonRule{"suspicion of spam", Reason::SpamDetected},    // Yandex
+    ReasonRule{"mail content denied", Reason::SpamDetected},  // QQ
+    ReasonRule{"junk mail", Reason::SpamDetected},
+    ReasonRule{"bulk email", Reason::SpamDetected},
+    ReasonRule{"bulk e-mail", Reason::SpamDetected},
+    ReasonRule{"message as spam", Reason::SpamDetected},
+    ReasonRule{"spam filter", Reason::SpamDetected},
+    ReasonRule{"anti-spam", Reason::SpamDetected},
+    ReasonRule{"antispam", Reason::SpamDetected},
+    ReasonRule{"urlbl", Reason::SpamDetected},  // a URL of the message is blocklisted
+    ReasonRule{"uribl", Reason::SpamDetected},
+    ReasonRule{"surbl", Reason::SpamDetected},
+    ReasonRule{"迷惑メール", Reason::SpamDetected},
+    ReasonRule{"спам", Reason::SpamDetected},
 
     // --- headers that break RFC 5322 (before DKIM: "Duplicate header 'DKIM-Signature'")
     ReasonRule{"duplicate header", Reason::NotCompliantRfc},
+    ReasonRule{"duplicate * header", Reason::NotCompliantRfc},
     ReasonRule{"multiple * addresses in from", Reason::NotCompliantRfc},
+    ReasonRule{"missing a valid address in from", Reason::NotCompliantRfc},  // Gmail
+    ReasonRule{"missing a valid messageid", Reason::NotCompliantRfc},
+    ReasonRule{"missing a valid message-id", Reason::NotCompliantRfc},
+    ReasonRule{"missing message-id", Reason::NotCompliantRfc},
+    ReasonRule{"no message-id", Reason::NotCompliantRfc},
+    ReasonRule{"missing date header", Reason::NotCompliantRfc},
+    ReasonRule{"missing required header", Reason::NotCompliantRfc},
+    ReasonRule{"more than one from", Reason::NotCompliantRfc},
+    ReasonRule{"multiple from headers", Reason::NotCompliantRfc},
+    ReasonRule{"not rfc compliant", Reason::NotCompliantRfc},
+    ReasonRule{"not rfc-compliant", Reason::NotCompliantRfc},
 
     // --- DMARC, SPF, DKIM (before the generic "access denied")
     ReasonRule{"dmarc", Reason::AuthFailure},
@@ -133,6 +182,21 @@ constexpr std::array kReasonRules{
     ReasonRule{"unauthenticated email", Reason::AuthFailure},
     ReasonRule{"is not authorized to send on behalf of", Reason::AuthFailure},
     ReasonRule{"sender authentication failed", Reason::AuthFailure},
+    ReasonRule{"sender is unauthenticated", Reason::AuthFailure},  // Gmail, Yahoo bulk-sender rules
+    ReasonRule{"domainkeys", Reason::AuthFailure},
+    ReasonRule{"domain keys", Reason::AuthFailure},
+    ReasonRule{"spf softfail", Reason::AuthFailure},
+    ReasonRule{"spf hard fail", Reason::AuthFailure},
+    ReasonRule{"spf soft fail", Reason::AuthFailure},
+    ReasonRule{"fails to pass spf", Reason::AuthFailure},
+    ReasonRule{"spf hardfail", Reason::AuthFailure},
+    ReasonRule{"failed spf", Reason::AuthFailure},
+    ReasonRule{"spf=fail", Reason::AuthFailure},
+    ReasonRule{"anti-spoofing", Reason::AuthFailure},
+    ReasonRule{"spoofed", Reason::AuthFailure},
+    ReasonRule{"sendernotauthenticated",
+               Reason::SecurityError},  // Exchange: the group or mailbox accepts authenticated
+                                        // senders only
 
     // --- client host: reverse DNS
     ReasonRule{"reverse dns", Reason::RequirePtr},
@@ -150,8 +214,24 @@ constexpr std::array kReasonRules{
     ReasonRule{"without a valid sender domain", Reason::RequirePtr},
     ReasonRule{"unverifyable sending ip", Reason::RequirePtr},
     ReasonRule{"not have a reverse", Reason::RequirePtr},
+    ReasonRule{"no reverse", Reason::RequirePtr},
+    ReasonRule{"reverse hostname", Reason::RequirePtr},
+    ReasonRule{"reverse-dns", Reason::RequirePtr},
+    ReasonRule{"pointer record", Reason::RequirePtr},
+    ReasonRule{"does not have a ptr", Reason::RequirePtr},
+    ReasonRule{"doesn't have a ptr", Reason::RequirePtr},
+    ReasonRule{"(dns:nr)", Reason::RequirePtr},    // AOL
+    ReasonRule{"aup#cxdns", Reason::RequirePtr},   // Cox
+    ReasonRule{"aup#cxrdns", Reason::RequirePtr},  // Cox
+    ReasonRule{"fcrdns", Reason::RequirePtr},
+    ReasonRule{"forward-confirmed", Reason::RequirePtr},
 
     // --- rate limits and connection limits (before "blocked": QQ says both)
+    // provider codes first: their words around them vary
+    ReasonRule{"aup#cxcnct", Reason::TooManyConn},  // Cox
+    ReasonRule{"aup#cxmxrt", Reason::Speeding},     // Cox: too many messages
+    ReasonRule{"aup#mxrt", Reason::Speeding},
+    ReasonRule{"trop de connexions", Reason::TooManyConn},  // Orange
     ReasonRule{"frequency limited", Reason::TooManyConn},
     ReasonRule{"too many connections", Reason::TooManyConn},
     ReasonRule{"too many concurrent", Reason::TooManyConn},
@@ -163,6 +243,21 @@ constexpr std::array kReasonRules{
     ReasonRule{"too many recipients", Reason::TooManyConn},
     ReasonRule{"too many messages", Reason::TooManyConn},
     ReasonRule{"too many errors", Reason::TooManyConn},
+    ReasonRule{"too many sessions", Reason::TooManyConn},
+    ReasonRule{"maximum number of connections", Reason::TooManyConn},
+    ReasonRule{"connection count", Reason::TooManyConn},
+    ReasonRule{"messages per connection", Reason::TooManyConn},  // Yahoo
+    ReasonRule{"message per connection", Reason::TooManyConn},
+    ReasonRule{"too many recipient", Reason::TooManyConn},
+    ReasonRule{"recipient limit", Reason::TooManyConn},
+    ReasonRule{"rate limited", Reason::Speeding},
+    ReasonRule{"rate exceeded", Reason::Speeding},
+    ReasonRule{"too fast", Reason::Speeding},
+    ReasonRule{"too quickly", Reason::Speeding},
+    ReasonRule{"sending limit", Reason::Speeding},
+    ReasonRule{"exceeded * sending quota", Reason::Speeding},
+    ReasonRule{"receive limit", Reason::Speeding},  // Office 365 5.2.121
+    ReasonRule{"daily limit", Reason::Speeding},
     ReasonRule{"receiving mail at a rate", Reason::Speeding},
     ReasonRule{"receiving mail too quickly", Reason::Speeding},
     ReasonRule{"sending too fast", Reason::Speeding},
@@ -202,6 +297,25 @@ constexpr std::array kReasonRules{
     ReasonRule{"mailbox * disabled", Reason::Suspend},
     ReasonRule{"user suspended", Reason::Suspend},
     ReasonRule{"recipient suspended", Reason::Suspend},
+    ReasonRule{"mailbox * suspended", Reason::Suspend},
+    ReasonRule{"mailbox inactive", Reason::Suspend},
+    ReasonRule{"inactive mailbox", Reason::Suspend},
+    ReasonRule{"inactive account", Reason::Suspend},
+    ReasonRule{"account * deactivated", Reason::Suspend},
+    ReasonRule{"account * expired", Reason::Suspend},
+    ReasonRule{"mailbox * locked", Reason::Suspend},
+    ReasonRule{"user * disabled", Reason::Suspend},
+    ReasonRule{"address * disabled", Reason::Suspend},
+    ReasonRule{"address is inactive", Reason::Suspend},
+    ReasonRule{"inactive email address", Reason::Suspend},
+    ReasonRule{"temporarily inactive", Reason::Suspend},
+    ReasonRule{"boite du destinataire archivee", Reason::Suspend},  // Orange
+    ReasonRule{"boîte du destinataire archivée", Reason::Suspend},
+    ReasonRule{"postfach * gesperrt", Reason::Suspend},  // German: mailbox locked
+    ReasonRule{"konto * gesperrt", Reason::Suspend},
+    ReasonRule{"compte * désactivé", Reason::Suspend},
+    ReasonRule{"compte * desactive", Reason::Suspend},
+    ReasonRule{"отключен", Reason::Suspend},
 
     // --- sending IP or domain reputation, blocklists
     ReasonRule{"unexpected volume or user complaints", Reason::BadReputation},
@@ -212,6 +326,12 @@ constexpr std::array kReasonRules{
     ReasonRule{"sender reputation", Reason::BadReputation},
     ReasonRule{"ip reputation", Reason::BadReputation},
     ReasonRule{"senderscore", Reason::BadReputation},
+    ReasonRule{"reputation is too low", Reason::BadReputation},
+    ReasonRule{"domain reputation", Reason::BadReputation},
+    ReasonRule{"spamtrap", Reason::BadReputation},
+    ReasonRule{"spam trap", Reason::BadReputation},
+    ReasonRule{"blocked senders", Reason::Filtered},  // the recipient's own list
+    ReasonRule{"blocked sender list", Reason::Filtered},
     ReasonRule{"spamhaus", Reason::Blocked},
     ReasonRule{"spamcop", Reason::Blocked},
     ReasonRule{"sorbs", Reason::Blocked},
@@ -227,6 +347,13 @@ constexpr std::array kReasonRules{
     ReasonRule{"block list", Reason::Blocked},
     ReasonRule{"black list", Reason::Blocked},
     ReasonRule{"denylist", Reason::Blocked},
+    ReasonRule{"block listed", Reason::Blocked},
+    ReasonRule{"black listed", Reason::Blocked},
+    ReasonRule{"blocklisted", Reason::Blocked},
+    ReasonRule{"rbl listed", Reason::Blocked},
+    ReasonRule{"realtime blackhole", Reason::Blocked},
+    ReasonRule{"liste noire", Reason::Blocked},  // French
+    ReasonRule{"schwarze liste", Reason::Blocked},
     ReasonRule{"not listed in", Reason::UserUnknown},  // Domino: "not listed in Domino Directory"
     ReasonRule{"listed at", Reason::Blocked},
     ReasonRule{"listed on", Reason::Blocked},
@@ -251,6 +378,33 @@ constexpr std::array kReasonRules{
     ReasonRule{"has been blocked", Reason::Blocked},
     ReasonRule{"is blocked", Reason::Blocked},
     ReasonRule{"banned", Reason::Blocked},
+    ReasonRule{"helo command rejected", Reason::Blocked},  // Postfix: our HELO name
+    ReasonRule{"invalid helo", Reason::Blocked},
+    ReasonRule{"bad helo", Reason::Blocked},
+    ReasonRule{"helo name", Reason::Blocked},
+    ReasonRule{"open proxy", Reason::Blocked},
+    ReasonRule{"open relay", Reason::Blocked},
+    ReasonRule{"traffic not accepted from this ip", Reason::Blocked},  // Office 365 5.7.708
+    ReasonRule{"client blocked", Reason::Blocked},
+    ReasonRule{"sending ip", Reason::Blocked},
+    ReasonRule{"connecting ip", Reason::Blocked},
+    ReasonRule{"ip address * not allowed", Reason::Blocked},
+    ReasonRule{"ip not allowed", Reason::Blocked},
+    ReasonRule{"(rtr:", Reason::Blocked},  // AOL
+    ReasonRule{"(rly:", Reason::Blocked},
+    ReasonRule{"(dyn:", Reason::Blocked},
+    ReasonRule{"(hvu:", Reason::Blocked},
+    ReasonRule{"(cbl:", Reason::Blocked},
+    ReasonRule{"aup#cxbl", Reason::Blocked},  // Cox
+    ReasonRule{"cdrbl", Reason::Blocked},
+    ReasonRule{"ipbl0", Reason::Blocked},
+    ReasonRule{"ipbl1", Reason::Blocked},
+    ReasonRule{"envelope blocked", Reason::Blocked},  // Mimecast
+    ReasonRule{"not whitelisted", Reason::Blocked},
+    ReasonRule{"not in whitelist", Reason::Blocked},
+    ReasonRule{"not in the whitelist", Reason::Blocked},
+    ReasonRule{"not on the whitelist", Reason::Blocked},
+    ReasonRule{"reputation", Reason::BadReputation},
 
     // --- relaying
     ReasonRule{"relay access denied", Reason::NoRelaying},
@@ -267,6 +421,13 @@ constexpr std::array kReasonRules{
     ReasonRule{"relaying mail to", Reason::NoRelaying},
     ReasonRule{"relay prohibited", Reason::NoRelaying},
     ReasonRule{"email address is not verified", Reason::NoRelaying},  // Amazon SES sandbox
+    ReasonRule{"list of allowed rcpthosts", Reason::NoRelaying},      // qmail
+    ReasonRule{"as a relay", Reason::NoRelaying},                     // MessageLabs
+    ReasonRule{"relaying not permitted", Reason::NoRelaying},
+    ReasonRule{"relaying is not", Reason::NoRelaying},
+    ReasonRule{"relay access", Reason::NoRelaying},
+    ReasonRule{"not a gateway", Reason::NoRelaying},
+    ReasonRule{"relaying", Reason::NoRelaying},
 
     // --- TLS and authentication demanded of us
     ReasonRule{"must issue a starttls", Reason::FailedStartTls},
@@ -275,6 +436,17 @@ constexpr std::array kReasonRules{
     ReasonRule{"requires tls", Reason::FailedStartTls},
     ReasonRule{"encryption required", Reason::FailedStartTls},
     ReasonRule{"tls handshake failed", Reason::FailedStartTls},
+    ReasonRule{"tls not available", Reason::FailedStartTls},
+    ReasonRule{"starttls", Reason::FailedStartTls},
+    ReasonRule{"tls is required", Reason::FailedStartTls},
+    ReasonRule{"must use tls", Reason::FailedStartTls},
+    ReasonRule{"tls negotiation failed", Reason::FailedStartTls},
+    ReasonRule{"starttls failed", Reason::FailedStartTls},
+    ReasonRule{"starttls negotiation", Reason::FailedStartTls},
+    ReasonRule{"tls connection required", Reason::FailedStartTls},
+    ReasonRule{"secure connection required", Reason::FailedStartTls},
+    ReasonRule{"requires encryption", Reason::FailedStartTls},
+    ReasonRule{"encryption is required", Reason::FailedStartTls},
     ReasonRule{"authentication required", Reason::SecurityError},
     ReasonRule{"delivery not authorized", Reason::SecurityError},  // RFC 3463's text for X.7.1
     ReasonRule{"authrequired", Reason::SecurityError},
@@ -283,6 +455,11 @@ constexpr std::array kReasonRules{
     ReasonRule{"unauthenticated senders", Reason::SecurityError},
     ReasonRule{"authentication is required", Reason::SecurityError},
     ReasonRule{"not authorized to send", Reason::SecurityError},
+    ReasonRule{"auth required", Reason::SecurityError},
+    ReasonRule{"authentication failed", Reason::SecurityError},
+    ReasonRule{"authentication failure", Reason::SecurityError},
+    ReasonRule{"requires authentication", Reason::SecurityError},
+    ReasonRule{"smtp auth", Reason::SecurityError},
 
     // --- the sender (MAIL FROM) was refused
     ReasonRule{"sender address rejected", Reason::Rejected},
@@ -305,6 +482,16 @@ constexpr std::array kReasonRules{
     ReasonRule{"not a member of", Reason::Rejected},
     ReasonRule{"are not member", Reason::Rejected},
     ReasonRule{"only members can post", Reason::Rejected},
+    ReasonRule{"sender address does not exist", Reason::Rejected},
+    ReasonRule{"sender address syntax", Reason::Rejected},
+    ReasonRule{"sender does not exist", Reason::Rejected},
+    ReasonRule{"sender address is invalid", Reason::Rejected},
+    ReasonRule{"sender address invalid", Reason::Rejected},
+    ReasonRule{"sender address is not valid", Reason::Rejected},
+    ReasonRule{"badmailfrom", Reason::Rejected},                  // qmail
+    ReasonRule{"not in allowed-senders list", Reason::Rejected},  // Office 365 5.7.124
+    ReasonRule{"aup#cxsndr", Reason::Rejected},                   // Cox
+    ReasonRule{"invalid return path", Reason::Rejected},
     ReasonRule{"受信拒否", Reason::Filtered},
 
     // Google Groups answers "the group may not exist, or you may not have
@@ -326,6 +513,14 @@ constexpr std::array kReasonRules{
     ReasonRule{"header too large", Reason::ContentError},
     ReasonRule{"invalid header", Reason::ContentError},
     ReasonRule{"line too long", Reason::ContentError},
+    ReasonRule{"lines too long", Reason::ContentError},
+    ReasonRule{"bare cr", Reason::NotCompliantRfc},
+    ReasonRule{"invalid character", Reason::ContentError},
+    ReasonRule{"8-bit data", Reason::ContentError},
+    ReasonRule{"8bit data", Reason::ContentError},
+    ReasonRule{"invalid mime", Reason::ContentError},
+    ReasonRule{"mime error", Reason::ContentError},
+    ReasonRule{"too many headers", Reason::ContentError},
     ReasonRule{"potential security issue", Reason::PolicyViolation},
     ReasonRule{"not accepted for policy reasons", Reason::PolicyViolation},
     ReasonRule{"policy reasons", Reason::PolicyViolation},
@@ -333,9 +528,23 @@ constexpr std::array kReasonRules{
     ReasonRule{"attachment * not allowed", Reason::PolicyViolation},
     ReasonRule{"blocked attachment", Reason::PolicyViolation},
     ReasonRule{"header error", Reason::PolicyViolation},
+    ReasonRule{"local policy", Reason::PolicyViolation},
+    ReasonRule{"security policies", Reason::PolicyViolation},
+    ReasonRule{"policy restrictions", Reason::PolicyViolation},
+    ReasonRule{"has a policy that", Reason::PolicyViolation},  // Gmail
+    ReasonRule{"content policy", Reason::PolicyViolation},
+    ReasonRule{"does not allow external forwarding",
+               Reason::PolicyViolation},  // Office 365 5.7.520
+    ReasonRule{"executable", Reason::PolicyViolation},
+    ReasonRule{"file type", Reason::PolicyViolation},
+    ReasonRule{"attachment type", Reason::PolicyViolation},
 
-    // --- size
+    // --- size (the mailbox's own size limit is a full mailbox)
+    ReasonRule{"mailbox size", Reason::MailboxFull},
     ReasonRule{"exceeds limit set by recipient", Reason::ExceedLimit},
+    ReasonRule{"recipsizelimit", Reason::ExceedLimit},  // Exchange RESOLVER.RST.RecipSizeLimit
+    ReasonRule{"recipient's size limit", Reason::ExceedLimit},
+    ReasonRule{"size limit set by the recipient", Reason::ExceedLimit},
     ReasonRule{"length exceeds limit", Reason::ExceedLimit},
     ReasonRule{"administrative limit", Reason::ExceedLimit},
     ReasonRule{"message too large", Reason::MesgTooBig},
@@ -349,6 +558,16 @@ constexpr std::array kReasonRules{
     ReasonRule{"size limit", Reason::MesgTooBig},
     ReasonRule{"message length exceeds", Reason::MesgTooBig},
     ReasonRule{"line limit exceeded", Reason::MesgTooBig},
+    ReasonRule{"message is larger than", Reason::MesgTooBig},
+    ReasonRule{"message exceeds * size", Reason::MesgTooBig},
+    ReasonRule{"exceeds * size limit", Reason::MesgTooBig},
+    ReasonRule{"exceeded * size limit", Reason::MesgTooBig},
+    ReasonRule{"size exceeds", Reason::MesgTooBig},
+    ReasonRule{"too large", Reason::MesgTooBig},
+    ReasonRule{"maxmsgsize", Reason::MesgTooBig},
+    ReasonRule{"trop gros", Reason::MesgTooBig},
+    ReasonRule{"zu groß", Reason::MesgTooBig},  // German: too big
+    ReasonRule{"zu gross", Reason::MesgTooBig},
 
     // --- mailbox full
     ReasonRule{"mailbox full", Reason::MailboxFull},
@@ -383,6 +602,28 @@ constexpr std::array kReasonRules{
     ReasonRule{"boîte pleine", Reason::MailboxFull},
     ReasonRule{"postfach voll", Reason::MailboxFull},
     ReasonRule{"容量", Reason::MailboxFull},
+    ReasonRule{"over the allowed quota", Reason::MailboxFull},  // qmail
+    ReasonRule{"exceeds * quota", Reason::MailboxFull},
+    ReasonRule{"mailbox quota", Reason::MailboxFull},
+    ReasonRule{"not enough storage", Reason::MailboxFull},
+    ReasonRule{"insufficient space", Reason::MailboxFull},
+    ReasonRule{"out of space", Reason::MailboxFull},
+    ReasonRule{"user's quota", Reason::MailboxFull},
+    ReasonRule{"mailbox is over", Reason::MailboxFull},
+    ReasonRule{"account is over", Reason::MailboxFull},
+    ReasonRule{"exceeding their quota", Reason::MailboxFull},
+    ReasonRule{"reached * quota", Reason::MailboxFull},
+    ReasonRule{"reached * storage", Reason::MailboxFull},
+    ReasonRule{"boîte aux lettres pleine", Reason::MailboxFull},  // French
+    ReasonRule{"boite aux lettres pleine", Reason::MailboxFull},
+    ReasonRule{"boîte * pleine", Reason::MailboxFull},
+    ReasonRule{"boite * pleine", Reason::MailboxFull},
+    ReasonRule{"postfach * voll", Reason::MailboxFull},  // German
+    ReasonRule{"speicherplatz", Reason::MailboxFull},
+    ReasonRule{"ящик переполнен", Reason::MailboxFull},  // Russian: mailbox overflowing
+    ReasonRule{"переполнен", Reason::MailboxFull},
+    ReasonRule{"いっぱい", Reason::MailboxFull},  // Japanese: full
+    ReasonRule{"満杯", Reason::MailboxFull},
 
     // --- the remote system itself
     ReasonRule{"insufficient system storage", Reason::SystemFull},
@@ -390,6 +631,10 @@ constexpr std::array kReasonRules{
     ReasonRule{"out of disk", Reason::SystemFull},
     ReasonRule{"no space left", Reason::SystemFull},
     ReasonRule{"system full", Reason::SystemFull},
+    ReasonRule{"insufficient disk space", Reason::SystemFull},
+    ReasonRule{"disk is full", Reason::SystemFull},
+    ReasonRule{"not enough disk space", Reason::SystemFull},
+    ReasonRule{"file system full", Reason::SystemFull},
     ReasonRule{"mail loop", Reason::SystemError},
     ReasonRule{"mail for * loops back to myself", Reason::SystemError},
     ReasonRule{"loops back", Reason::SystemError},
@@ -409,6 +654,20 @@ constexpr std::array kReasonRules{
     ReasonRule{"temporary problem", Reason::SystemError},
     ReasonRule{"resources temporarily unavailable", Reason::SystemError},
     ReasonRule{"service currently unavailable", Reason::SystemError},
+    ReasonRule{"loop detected", Reason::SystemError},
+    ReasonRule{"too many received headers", Reason::SystemError},
+    ReasonRule{"unable to chdir", Reason::SystemError},  // qmail/vpopmail
+    ReasonRule{"internal resource", Reason::SystemError},
+    ReasonRule{"server configuration", Reason::SystemError},
+    ReasonRule{"misconfigured", Reason::SystemError},
+    ReasonRule{"server is busy", Reason::SystemError},
+    ReasonRule{"server busy", Reason::SystemError},
+    ReasonRule{"service is currently unavailable", Reason::SystemError},
+    ReasonRule{"erreur système", Reason::SystemError},
+    ReasonRule{"local problem", Reason::SystemError},
+    // greylisting: come back later, whatever word the rejection used
+    ReasonRule{"greylist", Reason::SystemError},
+    ReasonRule{"graylist", Reason::SystemError},
 
     // --- moved
     ReasonRule{"has moved", Reason::HasMoved},
@@ -417,6 +676,8 @@ constexpr std::array kReasonRules{
     ReasonRule{"not our user", Reason::HasMoved},
     ReasonRule{"not our customer", Reason::HasMoved},
     ReasonRule{"user not local", Reason::HasMoved},
+    ReasonRule{"new address", Reason::HasMoved},
+    ReasonRule{"address changed", Reason::HasMoved},
 
     // --- the recipient's domain (RFC 7505 null MX first)
     ReasonRule{"does not accept mail", Reason::NotAccept},
@@ -424,6 +685,10 @@ constexpr std::array kReasonRules{
     ReasonRule{"null mx", Reason::NotAccept},
     ReasonRule{"no mx record", Reason::NotAccept},
     ReasonRule{"no mx found", Reason::NotAccept},
+    ReasonRule{"does not accept e-mail", Reason::NotAccept},
+    ReasonRule{"does not accept email", Reason::NotAccept},
+    ReasonRule{"not accept any mail", Reason::NotAccept},
+    ReasonRule{"domain does not receive", Reason::NotAccept},
     ReasonRule{"host unknown", Reason::HostUnknown},
     ReasonRule{"unknown host", Reason::HostUnknown},
     ReasonRule{"host not found", Reason::HostUnknown},
@@ -451,6 +716,14 @@ constexpr std::array kReasonRules{
     ReasonRule{"domain is not reachable", Reason::HostUnknown},
     ReasonRule{"domain is invalid", Reason::HostUnknown},
     ReasonRule{"bad destination system address", Reason::HostUnknown},
+    ReasonRule{"illegal host/domain name", Reason::HostUnknown},  // Sun/Oracle Messaging Server
+    ReasonRule{"no mx or a", Reason::HostUnknown},
+    ReasonRule{"no route found to domain", Reason::HostUnknown},
+    ReasonRule{"domain is not found", Reason::HostUnknown},
+    ReasonRule{"domain name is invalid", Reason::HostUnknown},
+    ReasonRule{"domaine inconnu", Reason::HostUnknown},  // French
+    ReasonRule{"domaine introuvable", Reason::HostUnknown},
+    ReasonRule{"domain unbekannt", Reason::HostUnknown},  // German
 
     // --- the recipient's mailbox does not exist
     ReasonRule{"user unknown", Reason::UserUnknown},
@@ -524,6 +797,45 @@ constexpr std::array kReasonRules{
     ReasonRule{"unbekannt", Reason::UserUnknown},
     ReasonRule{"存在しません", Reason::UserUnknown},
     ReasonRule{"見つかりません", Reason::UserUnknown},
+    ReasonRule{"not a valid recipient", Reason::UserUnknown},
+    ReasonRule{"address syntax", Reason::UserUnknown},
+    ReasonRule{"no valid recipients", Reason::UserUnknown},
+    ReasonRule{"recipient address is invalid", Reason::UserUnknown},
+    ReasonRule{"recipient invalid", Reason::UserUnknown},
+    ReasonRule{"recipient is invalid", Reason::UserUnknown},
+    ReasonRule{"recipient is not valid", Reason::UserUnknown},
+    ReasonRule{"mailbox * unknown", Reason::UserUnknown},
+    ReasonRule{"mailbox name not allowed", Reason::UserUnknown},
+    ReasonRule{"mailbox name invalid", Reason::UserUnknown},
+    ReasonRule{"no such mail user", Reason::UserUnknown},
+    ReasonRule{"user not exist", Reason::UserUnknown},
+    ReasonRule{"user does not exists", Reason::UserUnknown},
+    ReasonRule{"address is not valid", Reason::UserUnknown},
+    ReasonRule{"address was not found", Reason::UserUnknown},
+    ReasonRule{"wasn't found at the destination", Reason::UserUnknown},  // Office 365
+    ReasonRule{"no account by that name", Reason::UserUnknown},
+    ReasonRule{"no user by that name", Reason::UserUnknown},
+    ReasonRule{"email address is invalid", Reason::UserUnknown},
+    ReasonRule{"destinataire inconnu", Reason::UserUnknown},  // French
+    ReasonRule{"destinataire invalide", Reason::UserUnknown},
+    ReasonRule{"ungültige empfänger", Reason::UserUnknown},
+    ReasonRule{"adresse invalide", Reason::UserUnknown},
+    ReasonRule{"adresse introuvable", Reason::UserUnknown},
+    ReasonRule{"empfänger unbekannt", Reason::UserUnknown},  // German
+    ReasonRule{"empfaenger unbekannt", Reason::UserUnknown},
+    ReasonRule{"nicht gefunden", Reason::UserUnknown},
+    ReasonRule{"gibt es nicht", Reason::UserUnknown},
+    ReasonRule{"destinatario inexistente", Reason::UserUnknown},  // Spanish, Portuguese
+    ReasonRule{"no existe", Reason::UserUnknown},
+    ReasonRule{"não existe", Reason::UserUnknown},
+    ReasonRule{"utente sconosciuto", Reason::UserUnknown},  // Italian
+    ReasonRule{"inesistente", Reason::UserUnknown},
+    ReasonRule{"не существует", Reason::UserUnknown},  // Russian
+    ReasonRule{"не найден", Reason::UserUnknown},
+    ReasonRule{"нет такого", Reason::UserUnknown},
+    ReasonRule{"使われておりません", Reason::UserUnknown},  // Japanese carriers
+    ReasonRule{"存在していません", Reason::UserUnknown},
+    ReasonRule{"該当ユーザ", Reason::UserUnknown},
 
     // --- queue lifetime ran out: after the remote's own words, before the network
     // errors that are often only the last symptom
@@ -555,6 +867,12 @@ constexpr std::array kReasonRules{
     ReasonRule{"connection timed out", Reason::Expired},
     ReasonRule{"timed out", Reason::Expired},
     ReasonRule{"delivery failed * attempts", Reason::Expired},
+    ReasonRule{"retry period expired", Reason::Expired},
+    ReasonRule{"queue time exceeded", Reason::Expired},
+    ReasonRule{"time limit exceeded", Reason::Expired},
+    ReasonRule{"lifetime exceeded", Reason::Expired},
+    ReasonRule{"giving up", Reason::Expired},
+    ReasonRule{"timeout exceeded", Reason::Expired},
 
     // --- network and DNS trouble on the way
     ReasonRule{"dns query failed", Reason::NetworkError},
@@ -575,6 +893,19 @@ constexpr std::array kReasonRules{
     ReasonRule{"socket error", Reason::NetworkError},
     ReasonRule{"not responding", Reason::NetworkError},
     ReasonRule{"delivery temporarily suspended", Reason::NetworkError},
+    ReasonRule{"wasn't able to establish an smtp connection", Reason::NetworkError},  // qmail
+    ReasonRule{"connection died", Reason::NetworkError},
+    ReasonRule{"lookup failed temporarily", Reason::NetworkError},
+    ReasonRule{"network error", Reason::NetworkError},
+    ReasonRule{"servfail", Reason::NetworkError},
+    ReasonRule{"dns failure", Reason::NetworkError},
+    ReasonRule{"dns lookup failure", Reason::NetworkError},
+    ReasonRule{"dns timeout", Reason::NetworkError},
+    ReasonRule{"connection dropped", Reason::NetworkError},
+    ReasonRule{"connection closed", Reason::NetworkError},
+    ReasonRule{"broken pipe", Reason::NetworkError},
+    ReasonRule{"host unreachable", Reason::NetworkError},
+    ReasonRule{"unreachable", Reason::NetworkError},
 
     // --- protocol
     ReasonRule{"syntax error", Reason::SyntaxError},
@@ -582,10 +913,17 @@ constexpr std::array kReasonRules{
     ReasonRule{"command unrecognized", Reason::SyntaxError},
     ReasonRule{"parameter not implemented", Reason::SyntaxError},
     ReasonRule{"bad sequence of commands", Reason::SyntaxError},
+    ReasonRule{"unrecognized command", Reason::SyntaxError},
+    ReasonRule{"unrecognised command", Reason::SyntaxError},
+    ReasonRule{"command not implemented", Reason::SyntaxError},
+    ReasonRule{"invalid command", Reason::SyntaxError},
+    ReasonRule{"unknown command", Reason::SyntaxError},
 
     // --- last of the specific ones: Postfix writes "Recipient address rejected:
     // <why>"; if any rule above knows the why, it has already decided.
     ReasonRule{"recipient address rejected", Reason::UserUnknown},
+    ReasonRule{"virus", Reason::VirusDetected},
+    ReasonRule{"phishing", Reason::SpamDetected},
     ReasonRule{"blocked", Reason::Blocked},
     ReasonRule{"spam", Reason::SpamDetected},
 };

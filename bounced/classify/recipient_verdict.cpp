@@ -124,6 +124,9 @@ std::optional<Reason> reason_from_words(const RecipientEvidence& evidence,
     return Reason::MailerError;
   }
   if (reason == Reason::UserUnknown && is_precise_policy_status(status)) return by_status;
+  // RFC 3463 X.2.3 is the recipient's own size limit; "message too big" words
+  // with it say which limit.
+  if (reason == Reason::MesgTooBig && by_status == Reason::ExceedLimit) return by_status;
   return reason;
 }
 
@@ -132,8 +135,17 @@ Reason decide_reason(const RecipientEvidence& evidence, std::string_view status,
                      bool& dns_failure) {
   std::optional<Reason> reason = reason_from_words(evidence, status);
   if (!evidence.stated_reason) {
-    reason = apply_stage(reason, stage_from_text(fold_for_matching(evidence.context) + " " +
-                                                 fold_for_matching(evidence.diagnostic)));
+    SmtpStage stage = stage_from_text(fold_for_matching(evidence.context) + " " +
+                                      fold_for_matching(evidence.diagnostic));
+    reason = apply_stage(reason, stage);
+    // The server took RCPT TO and said "user unknown" only after reading the
+    // message: its content filter, not its address book, turned it down.
+    if (stage == SmtpStage::Data && reason == Reason::UserUnknown &&
+        reason_from_text(fold_for_matching(evidence.diagnostic.empty() ? evidence.context
+                                                                       : evidence.diagnostic)) ==
+            Reason::UserUnknown) {
+      reason = Reason::Filtered;
+    }
   }
   if (temporary && reason == Reason::HostUnknown) {
     // A lookup that failed for now: the domain may well exist.

@@ -165,6 +165,23 @@ constexpr std::array kStatusMeanings{
     StatusMeaning{"7.28", Reason::Speeding},         // mail flood detected
     StatusMeaning{"7.29", Reason::AuthFailure},      // ARC validation failure
     StatusMeaning{"7.30", Reason::FailedStartTls},   // REQUIRETLS support required
+    // Exchange Online / Office 365 codes with a documented meaning of their own
+    StatusMeaning{"1.90", Reason::Speeding},         // daily recipient limit reached
+    StatusMeaning{"2.121", Reason::Speeding},        // recipient's hourly receive limit
+    StatusMeaning{"2.122", Reason::Speeding},        // recipient's hourly receive limit
+    StatusMeaning{"4.14", Reason::SystemError},      // hop count exceeded, mail loop
+    StatusMeaning{"4.310", Reason::HostUnknown},     // DNS domain does not exist
+    StatusMeaning{"6.11", Reason::NotCompliantRfc},  // bare line feeds
+    StatusMeaning{"7.57", Reason::SecurityError},    // anonymous client not allowed to send
+    StatusMeaning{"7.64", Reason::NoRelaying},       // relay access denied (tenant attribution)
+    StatusMeaning{"7.124", Reason::Rejected},        // sender not in the allowed-senders list
+    StatusMeaning{"7.133", Reason::SecurityError},   // group accepts authenticated senders only
+    StatusMeaning{"7.134", Reason::SecurityError},   // mailbox accepts authenticated senders only
+    StatusMeaning{"7.509", Reason::AuthFailure},     // sending domain fails DMARC
+    StatusMeaning{"7.511", Reason::Blocked},         // banned sender
+    StatusMeaning{"7.606", Reason::Blocked},         // banned sending IP
+    StatusMeaning{"7.708", Reason::Blocked},         // traffic not accepted from this IP
+    StatusMeaning{"7.750", Reason::Blocked},         // unregistered domains blocked
 };
 
 }  // namespace

@@ -10,6 +10,9 @@ using bounced::pattern_matches;
 BOOST_AUTO_TEST_CASE(folding_lowers_case_and_joins_white_space) {
   BOOST_TEST(fold_for_matching("  Mailbox\r\n    FULL\t(quota) ") == "mailbox full (quota)");
   BOOST_TEST(fold_for_matching("Ünïcode Stays") == "Ünïcode stays");
+  // Typographic apostrophes match the patterns' ASCII one.
+  BOOST_TEST(fold_for_matching("Wasn\u2019t Found, \u2018quoted\u2019") == "wasn't found, 'quoted'");
+  BOOST_TEST(fold_for_matching("en \u2013 dash") == "en \u2013 dash");
 }
 
 BOOST_AUTO_TEST_CASE(patterns_with_gaps) {

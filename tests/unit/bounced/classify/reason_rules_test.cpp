@@ -65,6 +65,19 @@ const TextCase kSpecificCases[] = {
     {"procmail: Couldn't create \"/var/spool/mail/u\"", Reason::MailerError},
     {"554 Transaction failed: Duplicate header 'DKIM-Signature'.", Reason::NotCompliantRfc},
     {"This user doesn't have a example.org account", Reason::UserUnknown},
+    // precedence among the rules
+    {"550 5.7.26 SPF hard fail. To protect our users from spam and phishing, the message has "
+     "been blocked",
+     Reason::AuthFailure},
+    {"450 4.2.2 Mailbox size limit exceeded", Reason::MailboxFull},
+    {"553 5.1.3 Bad recipient address syntax", Reason::UserUnknown},
+    {"553 5.1.7 Bad sender address syntax", Reason::Rejected},
+    {"421 4.7.0 IP not in whitelist, connection refused", Reason::Blocked},
+    {"550 5.7.1 Sender is on the recipient's blocked senders list", Reason::Filtered},
+    {"452 4.3.2 Too many messages in this session. AUP#CXMXRT", Reason::Speeding},
+    {"454 4.7.0 TLS not available due to local problem", Reason::FailedStartTls},
+    {"550 5.1.1 Mailbox <a@b.example> unknown", Reason::UserUnknown},
+    {"550 Sender address does not exist", Reason::Rejected},
 };
 
 BOOST_AUTO_TEST_CASE(specific_phrases_name_the_reason) {
@@ -102,6 +115,9 @@ const StatusCase kStatusCases[] = {
     {"5.3.4", Reason::MesgTooBig},  {"4.4.7", Reason::Expired},     {"5.7.26", Reason::AuthFailure},
     {"5.7.25", Reason::RequirePtr}, {"5.0.0", std::nullopt},        {"5.1.0", std::nullopt},
     {"garbage", std::nullopt},      {"9.1.1", std::nullopt},
+    // Exchange Online's own codes
+    {"5.7.606", Reason::Blocked},   {"5.7.509", Reason::AuthFailure}, {"5.4.310", Reason::HostUnknown},
+    {"5.7.64", Reason::NoRelaying}, {"5.6.11", Reason::NotCompliantRfc},
 };
 
 BOOST_AUTO_TEST_CASE(status_codes_alone_follow_rfc_3463) {
