@@ -56,7 +56,9 @@ class WebhookReceiver:
         return f"https://127.0.0.1:{self.port}{path}"
 
     def requests(self):
-        return [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+        """In the order the receiver numbered them (concurrent requests may be written out of order)."""
+        lines = [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+        return sorted(lines, key=lambda r: r["seq"])
 
     def wait(self, count, timeout=WEBHOOK_TIMEOUT, **body_fields):
         def matching():

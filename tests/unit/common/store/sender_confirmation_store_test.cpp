@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(expired_unknown_and_cancelled_tokens_confirm_nothing) {
   BOOST_REQUIRE(late);
   BOOST_TEST((!late->has_value() && late->error() == RedeemFailure::Expired));
 
-  for (const std::string& token : {std::string("A", 32), std::string(""), std::string(500, 'x')}) {
+  for (const std::string& token : {std::string(32, 'A'), std::string(""), std::string(500, 'x')}) {
     auto unknown = store->redeem(token, kNow);
     BOOST_REQUIRE(unknown);
     BOOST_TEST((!unknown->has_value() && unknown->error() == RedeemFailure::Unknown));

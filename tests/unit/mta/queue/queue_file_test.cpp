@@ -75,7 +75,8 @@ BOOST_AUTO_TEST_CASE(late_fields_round_trip) {
   meta.late.metadata = {{"customer-id", "42"}, {"plan", "gold plus"}};
   meta.late.prepend = "DKIM-Signature: v=1; a=rsa-sha256;\r\n\tb=abc\r\n";
   std::string message = "Subject: x\r\n\r\nbody\r\n\r\n";
-  auto parsed = mta::parse_queue_file(whole_file(meta, message));
+  const std::string file = whole_file(meta, message);  // parsed.message points into it
+  auto parsed = mta::parse_queue_file(file);
   BOOST_REQUIRE(parsed.has_value());
   BOOST_TEST(parsed->message == message);
   BOOST_TEST(parsed->meta.late.sender_mode == "aligned");
