@@ -11,6 +11,8 @@
 #pragma once
 
 #include <expected>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,9 @@ struct HeaderContext {
   DomainVerified verified;
   std::string hostname;  // for Message-ID
   std::string queue_id;
+  // Once X-Stamp-Stream is known: the refusal for recipients suppressed on that
+  // stream (RCPT could only check the default one), or nullopt. May be empty.
+  std::function<std::optional<common::smtp::Reply>(const std::string& stream)> check_stream_suppressions;
 };
 
 // What the message log keeps of the header section (for webhooks), unfolded.

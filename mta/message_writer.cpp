@@ -140,6 +140,13 @@ void MessageWriter::end_headers(std::size_t at, bool blank_line_follows) {
     common::log::info("smtp.sender_refused").kv("queue_id", spool_->id()).kv("reply", refusal_->first_line());
   } else {
     late_ = std::move(rewritten->late);
+    if (header_context_.check_stream_suppressions) {
+      if (auto refused = header_context_.check_stream_suppressions(late_.stream)) {
+        refusal_ = *refused;
+        common::log::info("smtp.stream_suppressed").kv("queue_id", spool_->id()).kv("stream", late_.stream)
+            .kv("reply", refusal_->first_line());
+      }
+    }
     summary_ = std::move(rewritten->summary);
     if (rewritten->sender) start_signing(*rewritten->sender);
     if (!refusal_) {

@@ -101,6 +101,11 @@ std::expected<std::unique_ptr<common::smtp::MessageSink>, Reply> SubmissionHandl
   }
   std::string received = make_received_header(ctx, hostname_, meta.id, env, meta.arrival);
   HeaderContext header_context;
+  if (suppressions_ && ctx.identity) {
+    header_context.check_stream_suppressions = [this, tenant = *ctx.identity, env](const std::string& stream) {
+      return stream_suppression_refusal(tenant, stream, env);
+    };
+  }
   header_context.hostname = hostname_;
   header_context.verified = verified_;
   if (config_ && !config_->operator_config.domain.empty() && ctx.identity) {
@@ -189,6 +194,31 @@ void SubmissionHandler::queue_operator_message(const std::string& tenant, const 
     }
     done(id);
   });
+}
+
+std::optional<Reply> SubmissionHandler::stream_suppression_refusal(const std::string& tenant,
+                                                                   const std::string& stream,
+                                                                   const common::smtp::Envelope& env) const {
+  if (stream.empty() || stream == kDefaultStream) return std::nullopt;  // checked at RCPT already
+  std::string suppressed;
+  std::size_t count = 0;
+  for (const auto& rcpt : env.recipients) {
+    const std::string address = rcpt.address.to_string();
+    auto found = suppressions_->find(tenant, stream, address);
+    if (!found) {
+      // As at RCPT: a database problem never loses mail.
+      common::log::error("smtp.suppression_lookup_failed").kv("tenant", tenant).kv("stream", stream)
+          .kv("rcpt", address).kv("error", found.error().message);
+    } else if (*found) {
+      if (count++ < kMaxNamedSuppressed) suppressed += (suppressed.empty() ? "" : ", ") + address;
+    }
+  }
+  if (count == 0) return std::nullopt;
+  if (count > kMaxNamedSuppressed) suppressed += " and " + std::to_string(count - kMaxNamedSuppressed) + " more";
+  // RFC 5321 allows one reply to DATA for the whole message: refuse it, naming
+  // the suppressed recipients, so the application can resend to the others.
+  return Reply::make(550, "5.7.1", "Recipients suppressed on stream " + stream + ": " + suppressed +
+                                       "; nothing was sent, resend without them");
 }
 
 void SubmissionHandler::configure(std::shared_ptr<const MtaConfig> config, const DkimSigner* signer,

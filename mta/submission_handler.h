@@ -4,7 +4,9 @@
 //    recipients; everyone else gets 530 5.7.0 at RCPT (RFC 4954 section 6);
 //  - suppression: a recipient on the tenant's suppression list (stream
 //    "outbound") gets 550 at RCPT naming the reason; a failed lookup is logged
-//    and the recipient accepted, so a database problem never loses mail;
+//    and the recipient accepted, so a database problem never loses mail. A
+//    message on another stream (X-Stamp-Stream, known only after the headers)
+//    is refused at the end of DATA when any recipient is suppressed there;
 //  - DATA: a spool file and a MessageWriter; the queued message goes to
 //    `on_queued` (delivery) once it is durable.
 #pragma once
@@ -72,6 +74,9 @@ class SubmissionHandler final : public common::smtp::SessionHandler {
   std::unordered_map<std::string, std::string> keys_;  // key file -> PEM, loop thread only
 
   common::Result<std::string> load_key(const std::filesystem::path& file);
+  std::optional<common::smtp::Reply> stream_suppression_refusal(const std::string& tenant, const std::string& stream,
+                                                                const common::smtp::Envelope& env) const;
+  static constexpr std::size_t kMaxNamedSuppressed = 5;  // in the refusal's text
   std::unique_ptr<MessageWriter> make_writer(std::unique_ptr<SpoolWriter> spool, HeaderContext header_context,
                                              std::string received, const std::string& session,
                                              const QueuedMessage& meta);

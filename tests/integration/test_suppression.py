@@ -110,6 +110,29 @@ class SuppressionTest(StampTestCase):
         # Another stream's entry does not stop submitted mail (the default stream is outbound).
         self.assertReply(self.rcpt("c@example.net"), 250, "2.1.5")
 
+    def test_a_message_on_another_stream_is_refused_when_a_recipient_is_suppressed_there(self):
+        self.suppression("add", "news-x@example.net", "--tenant", TENANT, "--stream", "news")
+
+        def send(recipients, stream=None):
+            client = self.session()
+            for rcpt in recipients:
+                self.assertReply(client.cmd(f"RCPT TO:<{rcpt}>"), 250, "2.1.5")  # RCPT knows no stream
+            self.assertReply(client.cmd("DATA"), 354)
+            head = f"X-Stamp-Stream: {stream}\r\n" if stream else ""
+            reply = client.cmd(f"{head}Subject: stream\r\n\r\nHello.\r\n.")
+            client.cmd("QUIT")
+            client.close()
+            return reply
+
+        refused = send(["news-x@example.net", "news-y@example.net"], stream="news")
+        self.assertReply(refused, 550, "5.7.1")
+        self.assertIn("news-x@example.net", refused.text)
+        self.assertNotIn("news-y@example.net", refused.text)
+        self.assertReply(send(["news-y@example.net"], stream="news"), 250, "2.0.0")
+        # The default stream has no such entry.
+        self.assertReply(send(["news-x@example.net"]), 250, "2.0.0")
+        self.mta.wait_for_event("smtp.stream_suppressed", stream="news")
+
     def test_bad_invocations_are_refused(self):
         cases = [
             (1, ["add", "x@example.net", "--tenant", "nosuchtenant"]),
