@@ -96,6 +96,132 @@ common::Result<Context> find_context(sqlite3* db, const BouncedConfig& config, c
   return context;
 }
 
+ReportRow report_row(const IncomingReport& incoming, const BounceReport& report, const BouncedConfig& config,
+                     std::string digest, std::int64_t now) {
+  ReportRow row;
+  row.sha256 = std::move(digest);
+  row.received_at = now;
+  row.envelope_from = incoming.envelope_from;
+  for (const auto& to : incoming.envelope_to) row.envelope_to += (row.envelope_to.empty() ? "" : ",") + to;
+  row.kind = std::string(report_kind_name(report.kind));
+  row.size = incoming.raw.size();
+  row.truncated = incoming.raw.size() > config.bounce_store.max_raw_message;
+  row.raw = incoming.raw.substr(0, config.bounce_store.max_raw_message);
+  return row;
+}
+
+BounceRow bounce_row(const BounceResult& result, std::int64_t report_id, const Context& context, std::int64_t now) {
+  BounceRow bounce;
+  bounce.report_id = report_id;
+  bounce.tenant = context.tenant ? context.tenant->name : "";
+  bounce.stream = context.stream;
+  bounce.queue_id = context.queue_id;
+  bounce.email = common::ascii_lower(result.recipient);
+  bounce.bounce_class = std::string(bounce_class_name(result.bounce_class));
+  bounce.type = result.type;
+  bounce.type_code = result.type_code;
+  bounce.reason = std::string(reason_name(result.reason));
+  bounce.status = result.status;
+  bounce.diagnostic = result.diagnostic;
+  bounce.remote_mta = result.remote_mta;
+  bounce.action = result.action;
+  bounce.feedback_type = result.feedback_type;
+  bounce.bounced_at = now;
+  if (context.message) {
+    bounce.message_id = context.message->message_id;
+    bounce.tag = context.message->tag;
+    bounce.from = context.message->from;
+    bounce.subject = context.message->subject;
+  }
+  return bounce;
+}
+
+// The suppression a result causes: hard bounce, spam complaint, or the
+// configured number of soft bounces in a row (this one already stored).
+common::Result<std::optional<SuppressionReason>> suppression_for(sqlite3* db, const BouncedConfig& config,
+                                                                 const BounceResult& result, const BounceRow& bounce) {
+  switch (result.bounce_class) {
+    case BounceClass::Hard:
+      return std::optional(SuppressionReason::HardBounce);
+    case BounceClass::Complaint:
+      return std::optional(SuppressionReason::SpamComplaint);
+    case BounceClass::Soft: {
+      if (config.soft_bounces.limit == 0) break;
+      auto in_a_row = soft_bounces_in_a_row(db, bounce.tenant, bounce.stream, bounce.email,
+                                            bounce.bounced_at - config.soft_bounces.window.count());
+      if (!in_a_row) return std::unexpected(in_a_row.error());
+      if (*in_a_row < config.soft_bounces.limit) break;
+      common::log::info("bounce.soft_limit").kv("tenant", bounce.tenant).kv("rcpt", bounce.email)
+          .kv("soft_bounces", *in_a_row).kv("window_s", static_cast<long long>(config.soft_bounces.window.count()));
+      return std::optional(SuppressionReason::HardBounce);
+    }
+    default:
+      break;
+  }
+  return std::optional<SuppressionReason>();
+}
+
+// Queues the tenant's webhooks for one result: Bounce or SpamComplaint, and
+// SubscriptionChange when it suppressed the address just now.
+common::Result<std::size_t> announce(sqlite3* db, const mta::TenantConfig& tenant, const BounceResult& result,
+                                     const BounceRow& bounce, std::int64_t bounce_id, const MessageFacts* message,
+                                     std::optional<SuppressionReason> suppress, bool newly_suppressed) {
+  std::size_t queued = 0;
+  wh::BounceFacts facts;
+  facts.id = bounce_id;
+  facts.type = result.type;
+  facts.tag = bounce.tag;
+  facts.message_id = bounce.message_id;
+  facts.stream = bounce.stream;
+  facts.details = result.diagnostic;
+  facts.email = bounce.email;
+  facts.from = bounce.from;
+  facts.subject = bounce.subject;
+  if (message) facts.metadata = message->metadata;
+  facts.bounced_at = static_cast<std::time_t>(bounce.bounced_at);
+  facts.dump_available = true;
+  facts.inactive = suppress.has_value();
+  facts.can_activate = suppress != SuppressionReason::SpamComplaint;
+  std::optional<std::string> body;
+  std::string_view event;
+  switch (result.bounce_class) {
+    case BounceClass::Hard:
+    case BounceClass::Soft:
+    case BounceClass::Undeliverable:
+      event = wh::kEventBounce;
+      body = wh::bounce_payload(facts);
+      break;
+    case BounceClass::Complaint:
+      event = wh::kEventSpamComplaint;
+      body = wh::spam_complaint_payload(facts);
+      break;
+    default:
+      break;  // auto-replies, deliveries and unknowns are stored, not announced
+  }
+  if (body) {
+    auto n = queue_webhooks(db, tenant, event, bounce.stream, *body, bounce.bounced_at);
+    if (!n) return std::unexpected(n.error());
+    queued += *n;
+  }
+  if (newly_suppressed) {
+    wh::SubscriptionChangeFacts change;
+    if (!bounce.message_id.empty()) change.message_id = bounce.message_id;
+    change.stream = bounce.stream;
+    change.recipient = bounce.email;
+    change.origin = kRecipientOrigin;
+    change.suppress_sending = true;
+    change.suppression_reason = common::store::reason_name(*suppress);
+    if (!bounce.tag.empty()) change.tag = bounce.tag;
+    if (message) change.metadata = message->metadata;
+    change.changed_at = static_cast<std::time_t>(bounce.bounced_at);
+    auto n = queue_webhooks(db, tenant, wh::kEventSubscriptionChange, bounce.stream,
+                            wh::subscription_change_payload(change), bounce.bounced_at);
+    if (!n) return std::unexpected(n.error());
+    queued += *n;
+  }
+  return queued;
+}
+
 }  // namespace
 
 common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& config, const IncomingReport& incoming,
@@ -105,7 +231,8 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
   common::store::ImmediateTransaction tx(db);
   if (auto st = tx.begin(); !st) return std::unexpected(st.error());
 
-  const std::string digest = common::sha256_hex(incoming.raw);
+  // The same bytes twice: stored once, acted on once.
+  std::string digest = common::sha256_hex(incoming.raw);
   auto earlier = find_report(db, digest);
   if (!earlier) return std::unexpected(earlier.error());
   if (*earlier) {
@@ -114,17 +241,7 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
     if (auto st = tx.commit(); !st) return std::unexpected(st.error());
     return outcome;
   }
-
-  ReportRow row;
-  row.sha256 = digest;
-  row.received_at = now;
-  row.envelope_from = incoming.envelope_from;
-  for (const auto& to : incoming.envelope_to) row.envelope_to += (row.envelope_to.empty() ? "" : ",") + to;
-  row.kind = std::string(report_kind_name(report.kind));
-  row.size = incoming.raw.size();
-  row.truncated = incoming.raw.size() > config.bounce_store.max_raw_message;
-  row.raw = incoming.raw.substr(0, config.bounce_store.max_raw_message);
-  auto report_id = insert_report(db, row);
+  auto report_id = insert_report(db, report_row(incoming, report, config, std::move(digest), now));
   if (!report_id) return std::unexpected(report_id.error());
   outcome.report_id = *report_id;
 
@@ -132,7 +249,6 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
   if (!context) return std::unexpected(context.error());
   const MessageFacts* message = context->message ? &*context->message : nullptr;
   const mta::TenantConfig* tenant = context->tenant;
-  const std::string& stream = context->stream;
 
   std::vector<BounceResult> results = report.results;
   // A report that names no recipient speaks of the one its VERP token names.
@@ -144,126 +260,44 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
 
   for (const auto& result : results) {
     ++outcome.results;
-    BounceRow bounce;
-    bounce.report_id = *report_id;
-    bounce.tenant = tenant ? tenant->name : "";
-    bounce.stream = stream;
-    bounce.queue_id = context->queue_id;
-    bounce.email = common::ascii_lower(result.recipient);
-    bounce.bounce_class = std::string(bounce_class_name(result.bounce_class));
-    bounce.type = result.type;
-    bounce.type_code = result.type_code;
-    bounce.reason = std::string(reason_name(result.reason));
-    bounce.status = result.status;
-    bounce.diagnostic = result.diagnostic;
-    bounce.remote_mta = result.remote_mta;
-    bounce.action = result.action;
-    bounce.feedback_type = result.feedback_type;
-    bounce.bounced_at = now;
-    if (message) {
-      bounce.message_id = message->message_id;
-      bounce.tag = message->tag;
-      bounce.from = message->from;
-      bounce.subject = message->subject;
-    }
-
-    // Only an address this tenant's message went to may be suppressed.
+    BounceRow bounce = bounce_row(result, *report_id, *context, now);
+    // Only an address this tenant's message went to may be suppressed or announced.
     const bool actionable = tenant && !bounce.email.empty() &&
                             (!message || contains_address(message->recipients, bounce.email));
     if (tenant && !bounce.email.empty() && !actionable) {
       common::log::warning("bounce.recipient_not_in_message").kv("report_id", *report_id)
           .kv("queue_id", context->queue_id).kv("rcpt", bounce.email);
     }
-    std::optional<SuppressionReason> suppress;
-    if (actionable && result.bounce_class == BounceClass::Hard) suppress = SuppressionReason::HardBounce;
-    if (actionable && result.bounce_class == BounceClass::Complaint) suppress = SuppressionReason::SpamComplaint;
     auto bounce_id = insert_bounce(db, bounce);
     if (!bounce_id) return std::unexpected(bounce_id.error());
-    if (actionable && result.bounce_class == BounceClass::Soft && config.soft_bounces.limit > 0) {
-      auto in_a_row = soft_bounces_in_a_row(db, tenant->name, stream, bounce.email,
-                                            now - config.soft_bounces.window.count());
-      if (!in_a_row) return std::unexpected(in_a_row.error());
-      if (*in_a_row >= config.soft_bounces.limit) {
-        common::log::info("bounce.soft_limit").kv("tenant", tenant->name).kv("rcpt", bounce.email)
-            .kv("soft_bounces", *in_a_row).kv("window_s", static_cast<long long>(config.soft_bounces.window.count()));
-        suppress = SuppressionReason::HardBounce;
-      }
+    std::optional<SuppressionReason> suppress;
+    if (actionable) {
+      auto decided = suppression_for(db, config, result, bounce);
+      if (!decided) return std::unexpected(decided.error());
+      suppress = *decided;
     }
     bool newly_suppressed = false;
     if (suppress) {
       auto added = common::store::add_suppression(
-          db, common::store::Suppression{tenant->name, stream, bounce.email, *suppress, kRecipientOrigin, now});
+          db, common::store::Suppression{tenant->name, bounce.stream, bounce.email, *suppress, kRecipientOrigin, now});
       if (!added) return std::unexpected(added.error());
       newly_suppressed = *added;
       if (newly_suppressed) {
         ++outcome.suppressions_added;
-        common::log::info("suppression.added").kv("tenant", tenant->name).kv("stream", stream)
+        common::log::info("suppression.added").kv("tenant", tenant->name).kv("stream", bounce.stream)
             .kv("rcpt", bounce.email).kv("reason", common::store::reason_name(*suppress))
             .kv("report_id", *report_id);
       }
-      if (auto st = common::store::exec(db, ("UPDATE bounce SET suppressed = 1 WHERE id = " +
-                                             std::to_string(*bounce_id)).c_str()); !st) {
-        return std::unexpected(st.error());
-      }
+      if (auto st = mark_suppressed(db, *bounce_id); !st) return std::unexpected(st.error());
     }
     common::log::info("bounce.received").kv("report_id", *report_id).kv("bounce_id", *bounce_id)
         .kv("session", incoming.session_id).kv("tenant", bounce.tenant).kv("queue_id", bounce.queue_id)
         .kv("rcpt", bounce.email).kv("class", bounce.bounce_class).kv("type", bounce.type)
         .kv("reason", bounce.reason).kv("status", bounce.status).kv("suppressed", suppress.has_value());
     if (!actionable) continue;
-
-    wh::BounceFacts facts;
-    facts.id = *bounce_id;
-    facts.type = result.type;
-    facts.tag = bounce.tag;
-    facts.message_id = bounce.message_id;
-    facts.stream = stream;
-    facts.details = result.diagnostic;
-    facts.email = bounce.email;
-    facts.from = bounce.from;
-    facts.subject = bounce.subject;
-    if (message) facts.metadata = message->metadata;
-    facts.bounced_at = static_cast<std::time_t>(now);
-    facts.dump_available = true;
-    facts.inactive = suppress.has_value();
-    facts.can_activate = suppress != SuppressionReason::SpamComplaint;
-    std::optional<std::string> body;
-    std::string_view event;
-    switch (result.bounce_class) {
-      case BounceClass::Hard:
-      case BounceClass::Soft:
-      case BounceClass::Undeliverable:
-        event = wh::kEventBounce;
-        body = wh::bounce_payload(facts);
-        break;
-      case BounceClass::Complaint:
-        event = wh::kEventSpamComplaint;
-        body = wh::spam_complaint_payload(facts);
-        break;
-      default:
-        break;  // auto-replies, deliveries and unknowns are stored, not announced
-    }
-    if (body) {
-      auto queued = queue_webhooks(db, *tenant, event, stream, *body, now);
-      if (!queued) return std::unexpected(queued.error());
-      outcome.webhooks_queued += *queued;
-    }
-    if (newly_suppressed) {
-      wh::SubscriptionChangeFacts change;
-      if (!bounce.message_id.empty()) change.message_id = bounce.message_id;
-      change.stream = stream;
-      change.recipient = bounce.email;
-      change.origin = kRecipientOrigin;
-      change.suppress_sending = true;
-      change.suppression_reason = common::store::reason_name(*suppress);
-      if (!bounce.tag.empty()) change.tag = bounce.tag;
-      if (message) change.metadata = message->metadata;
-      change.changed_at = static_cast<std::time_t>(now);
-      auto queued = queue_webhooks(db, *tenant, wh::kEventSubscriptionChange, stream,
-                                   wh::subscription_change_payload(change), now);
-      if (!queued) return std::unexpected(queued.error());
-      outcome.webhooks_queued += *queued;
-    }
+    auto queued = announce(db, *tenant, result, bounce, *bounce_id, message, suppress, newly_suppressed);
+    if (!queued) return std::unexpected(queued.error());
+    outcome.webhooks_queued += *queued;
   }
   if (auto st = tx.commit(); !st) return std::unexpected(st.error());
   return outcome;

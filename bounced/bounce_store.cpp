@@ -174,6 +174,14 @@ common::Result<std::int64_t> insert_bounce(sqlite3* db, const BounceRow& row) {
   return sqlite3_last_insert_rowid(db);
 }
 
+common::Status mark_suppressed(sqlite3* db, std::int64_t bounce_id) {
+  auto s = prepare(db, "UPDATE bounce SET suppressed = 1 WHERE id = ?1", kWhat);
+  if (!s) return std::unexpected(s.error());
+  if (auto st = bind_int(db, s->get(), 1, bounce_id); !st) return st;
+  if (sqlite3_step(s->get()) != SQLITE_DONE) return fail_sqlite(db, "mark suppressed");
+  return {};
+}
+
 common::Result<std::size_t> soft_bounces_in_a_row(sqlite3* db, const std::string& tenant, const std::string& stream,
                                                   const std::string& email, std::int64_t since) {
   auto s = prepare(db, table_exists(db, "message_log") ? kSoftInARow : kSoftInARowWithoutLog, kWhat);

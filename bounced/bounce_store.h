@@ -54,6 +54,8 @@ struct BounceRow {
   bool suppressed = false;
 };
 common::Result<std::int64_t> insert_bounce(sqlite3* db, const BounceRow& row);
+// The bounce caused a suppression (set after the decision, which counts the row itself).
+common::Status mark_suppressed(sqlite3* db, std::int64_t bounce_id);
 
 // Soft bounces of `email` (tenant, stream) since `since`, not counting any
 // before the recipient's last successful delivery: "in a row".
