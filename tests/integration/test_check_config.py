@@ -110,3 +110,60 @@ class CheckConfigTest(StampTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+BOUNCED_YAML = """\
+hostname: bounces.stamp.test
+mta_config: stamp-mta.yaml
+listeners:
+  - name: bounces
+    address: 127.0.0.1:0
+    tls: none
+    auth: true
+suppression:
+  soft_bounce_limit: 5000
+webhooks:
+  retry_for: 1s
+  colour: blue
+"""
+
+
+class BouncedCheckConfigTest(StampTestCase):
+    """`stamp-bounced --check-config`: its own file's problems and those of the stamp-mta
+    configuration it names, each as file:line:col: message."""
+
+    def check(self, config):
+        from stamp_harness import stamp_bounced
+        return subprocess.run([stamp_bounced(), "--check-config", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_the_dev_profile_passes(self):
+        done = self.check(source_dir() / "conf" / "dev" / "stamp-bounced.yaml")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("configuration OK", done.stdout)
+
+    def test_every_problem_is_named_with_its_place(self):
+        mta = self.new_mta(start=False)
+        config = mta.conf_dir / "stamp-bounced.yaml"
+        config.write_text(BOUNCED_YAML)
+        done = self.check(config)
+        self.assertEqual(done.returncode, 1)
+        problems = [DIAGNOSTIC_RE.match(line) for line in done.stderr.splitlines()[:-1]]
+        self.assertTrue(all(problems), done.stderr)
+        found = {(m["line"], m["message"]) for m in problems}
+        self.assertIn(("4", 'listeners: listener "bounces": stamp-bounced takes no AUTH, set auth: false'), found)
+        self.assertTrue(any(line == "9" and "soft_bounce_limit" in msg for line, msg in found), found)
+        self.assertTrue(any(line == "11" and "retry_for" in msg for line, msg in found), found)
+        self.assertTrue(any(line == "12" and 'unknown key "colour"' in msg for line, msg in found), found)
+        self.assertEqual(done.stderr.splitlines()[-1], f"stamp-bounced: {len(problems)} configuration problems")
+
+    def test_problems_of_the_mta_configuration_are_reported_too(self):
+        mta = self.new_mta(start=False)
+        mta.config_path.write_text(mta.config_path.read_text() + "bogus_key: 1\n")
+        config = mta.conf_dir / "stamp-bounced.yaml"
+        config.write_text("hostname: b.stamp.test\nmta_config: stamp-mta.yaml\n"
+                          "listeners:\n  - name: b\n    address: 127.0.0.1:0\n    tls: none\n    auth: false\n")
+        done = self.check(config)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn(f"{mta.config_path}:", done.stderr)
+        self.assertIn('unknown key "bogus_key"', done.stderr)
