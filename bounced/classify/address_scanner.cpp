@@ -20,6 +20,8 @@ bool is_local_char(char c) {
   return kSpecials.find(c) != std::string_view::npos;
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 bool is_domain_char(char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_'; }
 
 // Extends the match around the '@' at `at`; returns false if it is not an address.
@@ -71,10 +73,29 @@ std::string address_opening_line(std::string_view line) {
   // Quote marks of a forwarded notice, indentation and list bullets come first,
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '>' || line[i] == '*'))
     ++i;
-  // and in a Sendmail transcript a reply code: "550 <a@b>... User unknown".
-  if (i + 4 <= line.size() && (line[i] == '4' || line[i] == '5') && line[i + 1] >= '0' &&
-      line[i + 1] <= '9' && line[i + 2] >= '0' && line[i + 2] <= '9' && line[i + 3] == ' ') {
+  if (line.substr(i).starts_with("- ")) {
+    i += 2;
+  } else if (line.substr(i).starts_with("\xE2\x80\xA2")) {  // U+2022 BULLET
+    i += 3;
+  }
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  // and in a Sendmail transcript a reply code: "550 <a@b>... User unknown",
+  // also a continued one with its enhanced status: "550-5.1.1 <a@b>: ...".
+  if (i + 4 <= line.size() && (line[i] == '4' || line[i] == '5') && is_digit(line[i + 1]) &&
+      is_digit(line[i + 2]) && (line[i + 3] == ' ' || line[i + 3] == '-')) {
     i += 4;
+    std::size_t j = i;
+    if (j + 6 <= line.size() && line[j] == line[i - 4] && line[j + 1] == '.' &&
+        is_digit(line[j + 2])) {
+      j += 2;
+      while (j < line.size() && is_digit(line[j])) ++j;
+      if (j < line.size() && line[j] == '.') {
+        ++j;
+        std::size_t digits = j;
+        while (j < line.size() && is_digit(line[j])) ++j;
+        if (j > digits && j < line.size() && line[j] == ' ') i = j + 1;
+      }
+    }
   }
   bool bracketed = i < line.size() && line[i] == '<';
   if (bracketed) ++i;
@@ -91,6 +112,8 @@ std::string address_opening_line(std::string_view line) {
     char c = line[after];
     bool separator = c == ':' || c == ' ' || c == '\t' || c == '\r' || c == '.' || c == ',' ||
                      c == ';' || c == '(';
+    // Outlook's plain-text rendering of a link: "a@b<mailto:a@b>".
+    if (!separator && c == '<' && line.substr(after + 1).starts_with("mailto:")) separator = true;
     if (!separator) return {};
   }
   return match.address;

@@ -177,6 +177,44 @@ class ReportBuilder {
     return evidence;
   }
 
+  // The domain the report comes from, for notices that list bare mailbox
+  // names: the From's domain less its host labels ("mx1.mail.example.com" ->
+  // "example.com"; "example.co.jp" and the like keep three labels).
+  std::string reporting_domain() const {
+    std::vector<std::string> from = addresses_in_header(message_.headers.get("From"));
+    if (from.empty()) return {};
+    std::string domain = common::ascii_lower(from.front().substr(from.front().find('@') + 1));
+    std::vector<std::string_view> labels;
+    std::string_view rest = domain;
+    while (!rest.empty()) {
+      std::size_t dot = rest.find('.');
+      labels.push_back(rest.substr(0, dot));
+      if (dot == std::string_view::npos) break;
+      rest.remove_prefix(dot + 1);
+    }
+    if (labels.size() < 2) return {};
+    // A two-letter country code under a short second level ("co.uk", "ne.jp").
+    std::size_t keep = labels.back().size() == 2 && labels[labels.size() - 2].size() <= 3 ? 3 : 2;
+    if (labels.size() < keep) return {};
+    std::string reduced;
+    for (std::size_t i = labels.size() - keep; i < labels.size(); ++i) {
+      if (!reduced.empty()) reduced += '.';
+      reduced += labels[i];
+    }
+    return reduced;
+  }
+
+  NoticeHints notice_hints() const {
+    NoticeHints hints;
+    hints.unlikely = unlikely_recipients();
+    hints.reporting_domain = reporting_domain();
+    for (std::string_view header : {"To", "Cc"}) {
+      for (std::string& address : addresses_in_header(returned_headers_.get(header)))
+        add_unique(hints.original_recipients, std::move(address));
+    }
+    return hints;
+  }
+
   std::vector<std::string> unlikely_recipients() const {
     std::vector<std::string> unlikely;
     for (std::string_view header : {"From", "To", "Reply-To", "Sender"}) {
@@ -184,8 +222,11 @@ class ReportBuilder {
         add_unique(unlikely, std::move(address));
       }
     }
-    for (std::string& address : addresses_in_header(returned_headers_.get("From"))) {
-      add_unique(unlikely, std::move(address));
+    // The original's sender, however its headers name it.
+    for (std::string_view header : {"From", "Sender", "Return-Path"}) {
+      for (std::string& address : addresses_in_header(returned_headers_.get(header))) {
+        add_unique(unlikely, std::move(address));
+      }
     }
     return unlikely;
   }
@@ -254,8 +295,29 @@ class ReportBuilder {
     std::vector<std::string> failed =
         addresses_in_header(message_.headers.get("X-Failed-Recipients"));
     if (failed.size() == count) return failed[index];
-    if (!named_in_notice_) named_in_notice_ = named_.named(unlikely_recipients());
+    if (!named_in_notice_) named_in_notice_ = named_.named(notice_hints());
     if (named_in_notice_->size() == count) return (*named_in_notice_)[index].address;
+    // A bare mailbox name ("rfc822; jdoe"): the address with that local part
+    // among the notice's recipients or the original's, when exactly one has it.
+    std::vector<std::string> sent_to = notice_hints().original_recipients;
+    std::string bare = strip_type_prefix(fields.final_recipient);
+    if (!bare.empty() && bare.find_first_of("@ \t/|") == std::string::npos) {
+      std::vector<std::string> candidates;
+      for (const NoticeRecipient& recipient : *named_in_notice_)
+        add_unique(candidates, recipient.address);
+      for (const std::string& address : sent_to) add_unique(candidates, address);
+      std::string match;
+      std::size_t matches = 0;
+      for (const std::string& address : candidates) {
+        if (same_address(address.substr(0, address.find('@')), bare)) {
+          match = address;
+          ++matches;
+        }
+      }
+      if (matches == 1) return match;
+    }
+    // One recipient group, one address the original was sent to.
+    if (count == 1 && sent_to.size() == 1) return sent_to.front();
     return {};
   }
 
@@ -325,7 +387,7 @@ class ReportBuilder {
     for (std::string& address : addresses_in_header(message_.headers.get("X-Failed-Recipients"))) {
       found.push_back({address, named_.context_for(address)});
     }
-    if (found.empty()) found = named_.named(unlikely_recipients());
+    if (found.empty()) found = named_.named(notice_hints());
     if (found.empty()) return false;
     report.kind = ReportKind::Plain;
     for (NoticeRecipient& recipient : found) {
@@ -358,6 +420,11 @@ class ReportBuilder {
     if (!looks_like_bounce()) return false;
     report.kind = ReportKind::Plain;
     std::vector<std::string> recipients = addresses_in_header(returned_headers_.get("To"));
+    // Sent only to Cc: (Bcc'd lists put themselves there): one address decides.
+    if (recipients.empty()) {
+      std::vector<std::string> cc = addresses_in_header(returned_headers_.get("Cc"));
+      if (cc.size() == 1) recipients = std::move(cc);
+    }
     if (recipients.empty()) {
       RecipientEvidence evidence = evidence_for({});
       BounceResult result = decide_recipient(evidence);

@@ -100,6 +100,14 @@ std::string html_to_text(std::string_view html) {
       if (close == std::string_view::npos) break;
       std::string tag =
           common::ascii_lower(html.substr(i + 1, std::min<std::size_t>(close - i - 1, 8)));
+      // Style sheets and scripts are not text.
+      if (tag.starts_with("style") || tag.starts_with("script")) {
+        std::string closing = tag.starts_with("style") ? "</style" : "</script";
+        std::size_t skip = common::ascii_lower(html.substr(close)).find(closing);
+        if (skip == std::string::npos) break;
+        i = close + skip;
+        continue;
+      }
       if (tag.starts_with("br") || tag.starts_with("p") || tag.starts_with("/p") ||
           tag.starts_with("div") || tag.starts_with("/div") || tag.starts_with("tr") ||
           tag.starts_with("li") || tag.starts_with("/h")) {
@@ -122,11 +130,45 @@ std::string html_to_text(std::string_view html) {
         }
       }
       if (decoded) continue;
+      // Numeric references, which some notices use for '@' and '.' ("&#64;").
+      if (i + 3 < html.size() && html[i + 1] == '#') {
+        std::size_t j = i + 2;
+        bool hex = j < html.size() && (html[j] == 'x' || html[j] == 'X');
+        if (hex) ++j;
+        unsigned value = 0;
+        std::size_t digits = 0;
+        for (; j < html.size() && digits < 6; ++j, ++digits) {
+          char d = html[j];
+          unsigned v = 0;
+          if (d >= '0' && d <= '9') {
+            v = static_cast<unsigned>(d - '0');
+          } else if (hex && d >= 'a' && d <= 'f') {
+            v = static_cast<unsigned>(d - 'a' + 10);
+          } else if (hex && d >= 'A' && d <= 'F') {
+            v = static_cast<unsigned>(d - 'A' + 10);
+          } else {
+            break;
+          }
+          value = value * (hex ? 16u : 10u) + v;
+        }
+        if (digits > 0 && j < html.size() && html[j] == ';' && value >= 0x20 && value < 0x7f) {
+          out += static_cast<char>(value);
+          i = j + 1;
+          continue;
+        }
+      }
     }
     out += c;
     ++i;
   }
   return out;
+}
+
+bool looks_like_html(std::string_view text) {
+  std::size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return false;
+  std::string head = common::ascii_lower(text.substr(start, 16));
+  return head.starts_with("<!doctype html") || head.starts_with("<html");
 }
 
 class PartWalker {
@@ -199,7 +241,10 @@ class PartWalker {
     } else if (type == "text/html") {
       parts.texts.push_back(html_to_text(part_text(part)));
     } else if (type.starts_with("text/")) {
-      parts.texts.push_back(part_text(part));
+      std::string text = part_text(part);
+      // An HTML notice sent as text/plain (it happens): read it as HTML.
+      if (looks_like_html(text)) text = html_to_text(text);
+      parts.texts.push_back(std::move(text));
     }
   }
 

@@ -85,7 +85,7 @@ constexpr std::array<std::string_view, 5> kComplaintSubjects{"complaint about me
                                                              "abuse report", "spam report",
                                                              "fbl report", "feedback loop report"};
 
-constexpr std::array<std::string_view, 45> kDeliveryFailedPhrases{
+constexpr std::array<std::string_view, 46> kDeliveryFailedPhrases{
     "could not be delivered", "couldn't be delivered", "could not deliver", "was not delivered",
     "were not delivered", "wasn't delivered", "not be delivered", "undeliverable", "undelivered",
     "delivery failed", "delivery has failed", "delivery to the following", "failed permanently",
@@ -97,7 +97,9 @@ constexpr std::array<std::string_view, 45> kDeliveryFailedPhrases{
     "following addresses", "non remis", "not delivered", "error sending",
     // a notice that names the problem is a bounce whatever else it says
     "user unknown", "unknown user", "no such user", "mailbox unavailable", "mailbox is full",
-    "does not exist", "invalid user"};
+    "does not exist", "invalid user",
+    // a list manager (fml, ezmlm, Mailman) refusing a post from a non-member
+    "you are not a member of"};
 
 constexpr std::array<std::string_view, 14> kStillTryingPhrases{"warning message only",
                                                                "will be retried",
@@ -231,7 +233,11 @@ std::size_t returned_message_offset(std::string_view text) {
     std::string_view line = text.substr(pos, end - pos);
     if (line.size() < 120) {
       std::string folded = fold_for_matching(line);
+      // Postfix's advice "delete your own text from the attached returned
+      // message." is prose above the recipients, not the marker.
+      bool prose = folded.find("attached returned message") != std::string::npos;
       for (std::string_view marker : kReturnedMessageMarkers) {
+        if (prose) break;
         if (folded.find(marker) != std::string::npos) return pos;
       }
       // Without a marker, the original's own header block gives it away.
