@@ -10,6 +10,7 @@ packages=(
   libunbound-dev                             # DNS (MX lookups) inside the event loop
   libspf2-dev                                # stampctl domain verify: SPF evaluation
   libgmime-3.0-dev                           # MIME and address headers
+  nlohmann-json3-dev                         # JSON (SES notifications in bounces)
   libopendkim-dev                            # DKIM signing
   libsystemd-dev                             # sd_notify: readiness, reload, stopping
   libboost-test-dev                          # unit tests

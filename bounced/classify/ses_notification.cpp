@@ -1,13 +1,46 @@
 // Reading SES notifications. See ses_notification.h.
 #include "bounced/classify/ses_notification.h"
 
-#include <array>
+#include <nlohmann/json.hpp>
 
-#include "bounced/classify/json_value.h"
+#include <array>
+#include <sstream>
 #include "common/base/ascii.h"
 
 namespace bounced {
 namespace {
+
+// JSON through nlohmann/json (Debian's nlohmann-json3-dev): its parser is
+// iterative, so hostile nesting cannot exhaust the stack, and reading one value
+// from a stream stops where the value ends (SES JSON is often followed by text).
+using Json = nlohmann::json;
+
+const Json& member(const Json& object, std::string_view name) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto found = object.find(name);
+  return found == object.end() ? kNull : *found;
+}
+
+std::string text(const Json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
+
+// The elements of an array; nothing for anything else.
+const Json::array_t& elements(const Json& value) {
+  static const Json::array_t kNone;
+  return value.is_array() ? value.get_ref<const Json::array_t&>() : kNone;
+}
+
+// The first JSON value in `text`; what follows it is ignored.
+std::optional<Json> parse_json_prefix(const std::string& text) {
+  std::istringstream in(text);
+  Json value;
+  try {
+    in >> value;
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 struct SubTypeReason {
   std::string_view sub_type;
@@ -53,63 +86,61 @@ std::string join_broken_lines(std::string_view text) {
 }
 
 // The notification object: the text itself, or the SNS envelope's Message.
-std::optional<JsonValue> notification_object(std::string_view raw_text) {
+std::optional<Json> notification_object(std::string_view raw_text) {
   std::size_t brace = raw_text.find('{');
   if (brace == std::string_view::npos || brace > 256) return std::nullopt;
-  std::string text = join_broken_lines(raw_text.substr(brace));
-  std::optional<JsonValue> value = parse_json_prefix(text);
+  std::optional<Json> value = parse_json_prefix(join_broken_lines(raw_text.substr(brace)));
   if (!value || !value->is_object()) return std::nullopt;
-  if ((*value)["Type"].text() == "Notification" && (*value)["Message"].is_string()) {
-    std::string inner = (*value)["Message"].text();
-    return parse_json_prefix(inner);
+  // SNS wraps the SES notification as a string in its own envelope.
+  if (text(member(*value, "Type")) == "Notification" && member(*value, "Message").is_string()) {
+    return parse_json_prefix(text(member(*value, "Message")));
   }
   return value;
 }
 
-void read_original_headers(const JsonValue& mail, SesNotification& out) {
-  out.message_id = mail["messageId"].text();
-  for (const JsonValue& header : mail["headers"].elements()) {
-    std::string name = common::ascii_lower(header["name"].text());
-    if (name == "message-id") out.original_message_id = header["value"].text();
-    if (name == "x-stamp-queue-id") out.stamp_queue_id = header["value"].text();
+void read_original_headers(const Json& mail, SesNotification& out) {
+  out.message_id = text(member(mail, "messageId"));
+  for (const Json& header : elements(member(mail, "headers"))) {
+    std::string name = common::ascii_lower(text(member(header, "name")));
+    if (name == "message-id") out.original_message_id = text(member(header, "value"));
+    if (name == "x-stamp-queue-id") out.stamp_queue_id = text(member(header, "value"));
   }
 }
 
 }  // namespace
 
-std::optional<SesNotification> read_ses_notification(std::string_view text) {
-  std::optional<JsonValue> object = notification_object(text);
+std::optional<SesNotification> read_ses_notification(std::string_view raw_text) {
+  std::optional<Json> object = notification_object(raw_text);
   if (!object || !object->is_object()) return std::nullopt;
   // notificationType for SES feedback notifications, eventType for event publishing.
-  std::string type = (*object)["notificationType"].text();
-  if (type.empty()) type = (*object)["eventType"].text();
+  std::string type = text(member(*object, "notificationType"));
+  if (type.empty()) type = text(member(*object, "eventType"));
 
   SesNotification notification;
-  read_original_headers((*object)["mail"], notification);
+  read_original_headers(member(*object, "mail"), notification);
   if (type == "Bounce") {
-    const JsonValue& bounce = (*object)["bounce"];
+    const Json& bounce = member(*object, "bounce");
     notification.type = SesNotification::Type::Bounce;
-    notification.temporary = bounce["bounceType"].text() == "Transient";
-    std::optional<Reason> reason = reason_for_sub_type(bounce["bounceSubType"].text());
-    for (const JsonValue& recipient : bounce["bouncedRecipients"].elements()) {
-      notification.recipients.push_back({recipient["emailAddress"].text(),
-                                         recipient["action"].text(), recipient["status"].text(),
-                                         recipient["diagnosticCode"].text(), reason});
+    notification.temporary = text(member(bounce, "bounceType")) == "Transient";
+    std::optional<Reason> reason = reason_for_sub_type(text(member(bounce, "bounceSubType")));
+    for (const Json& recipient : elements(member(bounce, "bouncedRecipients"))) {
+      notification.recipients.push_back({text(member(recipient, "emailAddress")), text(member(recipient, "action")),
+                                         text(member(recipient, "status")),
+                                         text(member(recipient, "diagnosticCode")), reason});
     }
   } else if (type == "Complaint") {
-    const JsonValue& complaint = (*object)["complaint"];
+    const Json& complaint = member(*object, "complaint");
     notification.type = SesNotification::Type::Complaint;
-    notification.feedback_type = common::ascii_lower(complaint["complaintFeedbackType"].text());
-    for (const JsonValue& recipient : complaint["complainedRecipients"].elements()) {
-      notification.recipients.push_back(
-          {recipient["emailAddress"].text(), {}, {}, {}, Reason::Feedback});
+    notification.feedback_type = common::ascii_lower(text(member(complaint, "complaintFeedbackType")));
+    for (const Json& recipient : elements(member(complaint, "complainedRecipients"))) {
+      notification.recipients.push_back({text(member(recipient, "emailAddress")), {}, {}, {}, Reason::Feedback});
     }
   } else if (type == "Delivery") {
-    const JsonValue& delivery = (*object)["delivery"];
+    const Json& delivery = member(*object, "delivery");
     notification.type = SesNotification::Type::Delivery;
-    for (const JsonValue& recipient : delivery["recipients"].elements()) {
+    for (const Json& recipient : elements(member(delivery, "recipients"))) {
       notification.recipients.push_back(
-          {recipient.text(), "delivered", {}, delivery["smtpResponse"].text(), Reason::Delivered});
+          {text(recipient), "delivered", {}, text(member(delivery, "smtpResponse")), Reason::Delivered});
     }
   } else {
     return std::nullopt;

@@ -443,9 +443,12 @@ BOOST_AUTO_TEST_CASE(hostile_input_is_unknown_and_does_not_crash) {
   for (int i = 0; i < 500; ++i) deep += "Content-Type: message/rfc822\n\n";
   std::string too_big(bounced::kMaxClassifiedMessageBytes + 1, 'x');
   std::string nul_bytes("From: a@b.example\n\n\0\0\0<x@y.example>: 550\0", 42);
+  // An SES-looking body nested a million levels deep: the JSON parser must not recurse.
+  std::string deep_json = "Subject: AWS Notification Message\n\n{\"notificationType\":\"Bounce\",\"bounce\":" +
+                          std::string(1000000, '[') + "\n";
 
   for (const std::string& input :
-       {garbage, huge_header, unterminated, deep, too_big, nul_bytes, std::string()}) {
+       {garbage, huge_header, unterminated, deep, too_big, nul_bytes, deep_json, std::string()}) {
     BounceReport report = classify_message(input);
     BOOST_REQUIRE(!report.results.empty());
     BOOST_TEST(report.results.front().bounce_class == BounceClass::Unknown);
