@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "bounced/classify/ascii_case.h"
+#include "common/base/ascii.h"
 
 namespace bounced {
 namespace {
@@ -120,7 +120,7 @@ std::string address_opening_line(std::string_view line) {
 }
 
 bool same_address(std::string_view a, std::string_view b) {
-  return equals_ignoring_ascii_case(a, b);
+  return common::equals_ignoring_ascii_case(a, b);
 }
 
 std::string clean_address(std::string_view text) {

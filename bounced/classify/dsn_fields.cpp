@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "bounced/classify/ascii_case.h"
+#include "common/base/ascii.h"
 #include "common/base/ascii.h"
 
 namespace bounced {
@@ -43,13 +43,13 @@ std::size_t field_name_length(std::string_view line) {
 }
 
 bool is_recipient_field(std::string_view name) {
-  return equals_ignoring_ascii_case(name, "Final-Recipient") ||
-         equals_ignoring_ascii_case(name, "Original-Recipient");
+  return common::equals_ignoring_ascii_case(name, "Final-Recipient") ||
+         common::equals_ignoring_ascii_case(name, "Original-Recipient");
 }
 
 bool block_has(const FieldBlock& block, std::string_view name) {
   for (const Field& field : block) {
-    if (equals_ignoring_ascii_case(field.name, name)) return true;
+    if (common::equals_ignoring_ascii_case(field.name, name)) return true;
   }
   return false;
 }
@@ -62,8 +62,8 @@ bool starts_new_recipient_group(const FieldBlock& block, std::string_view name) 
   // Action or Status after the group's last recipient field closes it.
   for (std::size_t i = block.size(); i-- > 0;) {
     if (is_recipient_field(block[i].name)) return false;
-    if (equals_ignoring_ascii_case(block[i].name, "Action") ||
-        equals_ignoring_ascii_case(block[i].name, "Status")) {
+    if (common::equals_ignoring_ascii_case(block[i].name, "Action") ||
+        common::equals_ignoring_ascii_case(block[i].name, "Status")) {
       for (std::size_t j = i; j-- > 0;) {
         if (is_recipient_field(block[j].name)) return true;
       }
@@ -139,7 +139,7 @@ std::vector<FieldBlock> read_field_blocks(std::string_view text, FieldLayout lay
 
 std::string_view field_named(const FieldBlock& block, std::string_view name) {
   for (const Field& field : block) {
-    if (equals_ignoring_ascii_case(field.name, name)) return field.value;
+    if (common::equals_ignoring_ascii_case(field.name, name)) return field.value;
   }
   return {};
 }
@@ -147,7 +147,7 @@ std::string_view field_named(const FieldBlock& block, std::string_view name) {
 std::vector<std::string_view> fields_named(const FieldBlock& block, std::string_view name) {
   std::vector<std::string_view> values;
   for (const Field& field : block) {
-    if (equals_ignoring_ascii_case(field.name, name)) values.push_back(field.value);
+    if (common::equals_ignoring_ascii_case(field.name, name)) values.push_back(field.value);
   }
   return values;
 }

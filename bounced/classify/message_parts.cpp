@@ -10,7 +10,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "bounced/classify/ascii_case.h"
+#include "common/base/ascii.h"
 #include "common/base/ascii.h"
 #include "common/base/owned.h"
 
@@ -256,7 +256,7 @@ class PartWalker {
 
 std::string_view HeaderList::get(std::string_view name) const {
   for (const HeaderField& field : fields) {
-    if (equals_ignoring_ascii_case(field.name, name)) return field.value;
+    if (common::equals_ignoring_ascii_case(field.name, name)) return field.value;
   }
   return {};
 }

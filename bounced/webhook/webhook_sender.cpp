@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/base/ascii.h"
 #include "common/base/cidr.h"
 
 #include <arpa/inet.h>
@@ -86,13 +87,6 @@ bool is_ip_literal(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
-std::string ascii_lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
 // Errors from parse_target are permanent: the URL will not get better by retrying.
 common::Result<Target> parse_target(const std::string& url) {
   if (url.size() > kMaxUrlLength)
@@ -100,7 +94,7 @@ common::Result<Target> parse_target(const std::string& url) {
   OwnedUri uri(evhttp_uri_parse_with_flags(url.c_str(), 0));
   if (!uri) return fail("not a valid URL");
   const char* scheme = evhttp_uri_get_scheme(uri.get());
-  const std::string lower_scheme = ascii_lower(scheme ? scheme : "");
+  const std::string lower_scheme = common::ascii_lower(scheme ? scheme : "");
   Target target;
   if (lower_scheme == "https") {
     target.https = true;

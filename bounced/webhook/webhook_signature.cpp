@@ -13,6 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/base/ascii.h"
+#include "common/base/digest.h"
 #include "common/base/owned.h"
 
 namespace bounced::webhook {
@@ -58,25 +60,6 @@ std::array<unsigned char, kSha256Bytes> hmac_sha256(std::string_view key, std::s
   return out;
 }
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0x0f];
-  }
-  return out;
-}
-
-std::string ascii_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -88,7 +71,7 @@ std::string_view trim(std::string_view text) {
 std::string signature_v1(std::string_view secret, std::int64_t timestamp, std::string_view body) {
   const std::string prefix = std::to_string(timestamp) + ".";
   const auto mac = hmac_sha256(secret, prefix, body);
-  return to_hex(mac.data(), mac.size());
+  return common::hex_lower(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
 std::string signature_header_value(std::string_view secret, std::int64_t timestamp,
@@ -131,7 +114,7 @@ common::Status verify_signature(std::string_view header_value, std::string_view 
   bool match = false;
   for (std::string_view candidate : candidates) {
     // Constant time over the digest, so the comparison leaks no prefix length.
-    const std::string given = ascii_lower(candidate);
+    const std::string given = common::ascii_lower(candidate);
     if (given.size() == expected.size() &&
         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0) {
       match = true;
