@@ -1,5 +1,6 @@
 // The sender confirmation mail. See sender_confirmation_mail.h.
 #include "mta/sender_confirmation_mail.h"
+#include "common/base/ascii.h"
 
 #include <algorithm>
 #include <charconv>
@@ -16,7 +17,7 @@ constexpr std::size_t kMaxTokenLength = 128;
 
 bool base64url_token(const std::string& token) {
   return !token.empty() && token.size() <= kMaxTokenLength && std::all_of(token.begin(), token.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return common::ascii_isalnum(c) || c == '-' || c == '_';
   });
 }
 

@@ -9,7 +9,7 @@ namespace bounced {
 namespace {
 
 bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  return common::ascii_isalnum(c);
 }
 
 // RFC 5322 atext, less the characters that in bounce prose almost always

@@ -33,7 +33,7 @@ std::size_t field_name_length(std::string_view line) {
   std::size_t i = 0;
   while (i < line.size() && i < 64) {
     char c = line[i];
-    bool name_char = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+    bool name_char = common::ascii_isalnum(c) ||
                      c == '-' || c == '_';
     if (!name_char) break;
     ++i;

@@ -1,5 +1,6 @@
 // Folding and '*'-pattern matching. See phrase_matcher.h.
 #include "bounced/classify/phrase_matcher.h"
+#include "common/base/ascii.h"
 
 #include <vector>
 
@@ -55,7 +56,7 @@ std::string fold_for_matching(std::string_view text) {
     }
     if (pending_space) out += ' ';
     pending_space = false;
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    out += common::ascii_lower_char(c);
     // Typographic quotes (U+2018, U+2019), which Exchange and Gmail notices use
     // in "doesn't" and "wasn't", fold to the ASCII apostrophe of the patterns.
     if (out.size() >= 3 && out.compare(out.size() - 3, 2, "\xE2\x80") == 0 &&

@@ -1,6 +1,7 @@
 // Base64 via OpenSSL. EVP_DecodeBlock does not reject bad lengths or report the
 // padding, so the length and padding are checked here before and after.
 #include "common/base/base64.h"
+#include "common/base/ascii.h"
 
 #include <openssl/evp.h>
 
@@ -19,7 +20,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    bool alnum = ascii_isalnum(c);
     bool pad_ok = c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
     if (!alnum && c != '+' && c != '/' && !pad_ok) return std::nullopt;
   }
