@@ -402,4 +402,27 @@ void BounceProcessor::poll_deliveries() {
   });
 }
 
+void BounceProcessor::purge_old_bounces() {
+  std::shared_ptr<const BouncedConfig> config;
+  {
+    std::lock_guard lock(mutex_);
+    config = config_;
+  }
+  if (!config) return;
+  const std::int64_t before = static_cast<std::int64_t>(std::time(nullptr)) - config->bounce_store.retention.count();
+  workers_->submit([this, before, alive = alive_] {
+    auto db = take_connection();
+    auto removed = purge_bounces(db.get(), before, kPurgeBatch);
+    give_back(std::move(db));
+    loop_.post([alive, removed = std::move(removed)] {
+      if (!*alive) return;
+      if (!removed) {
+        common::log::error("bounce_store.purge_failed").kv("error", removed.error().message);
+      } else if (*removed > 0) {
+        common::log::info("bounce_store.purged").kv("rows", *removed);
+      }
+    });
+  });
+}
+
 }  // namespace bounced

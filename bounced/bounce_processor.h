@@ -71,6 +71,8 @@ class BounceProcessor {
   // Looks for new deliveries in stamp-mta's message log and queues Delivery
   // webhooks (delivery_events.h), on a worker; at most one pass at a time.
   void poll_deliveries();
+  // Forgets stored bounces older than bounce_store.retention, on a worker.
+  void purge_old_bounces();
   // Called on the loop thread whenever webhooks were queued (wakes the dispatcher).
   void on_webhooks_queued(std::function<void()> callback) { on_webhooks_queued_ = std::move(callback); }
 
@@ -85,6 +87,7 @@ class BounceProcessor {
   std::shared_ptr<const BouncedConfig> config_;   // replaced on reload; workers keep their snapshot
   std::function<void()> on_webhooks_queued_;
   bool polling_deliveries_ = false;  // loop thread only
+  static constexpr std::size_t kPurgeBatch = 50000;  // rows per table per purge
   std::shared_ptr<bool> alive_;
   std::int64_t started_at_;  // unix seconds: Delivery webhooks start with what is logged after
   std::unique_ptr<common::WorkerPool> workers_;   // last: stopped first

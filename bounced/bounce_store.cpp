@@ -174,6 +174,20 @@ common::Result<std::int64_t> insert_bounce(sqlite3* db, const BounceRow& row) {
   return sqlite3_last_insert_rowid(db);
 }
 
+common::Result<std::size_t> purge_bounces(sqlite3* db, std::int64_t before, std::size_t limit) {
+  const std::string cutoff = std::to_string(before);
+  const std::string most = std::to_string(limit);
+  std::size_t removed = 0;
+  for (const std::string& sql :
+       {"DELETE FROM bounce WHERE id IN (SELECT id FROM bounce WHERE bounced_at < " + cutoff + " LIMIT " + most + ")",
+        "DELETE FROM bounce_report WHERE id IN (SELECT id FROM bounce_report WHERE received_at < " + cutoff +
+            " AND NOT EXISTS (SELECT 1 FROM bounce WHERE bounce.report_id = bounce_report.id) LIMIT " + most + ")"}) {
+    if (auto st = exec(db, sql.c_str()); !st) return std::unexpected(st.error());
+    removed += static_cast<std::size_t>(sqlite3_changes(db));
+  }
+  return removed;
+}
+
 common::Status mark_suppressed(sqlite3* db, std::int64_t bounce_id) {
   auto s = prepare(db, "UPDATE bounce SET suppressed = 1 WHERE id = ?1", kWhat);
   if (!s) return std::unexpected(s.error());

@@ -57,6 +57,10 @@ common::Result<std::int64_t> insert_bounce(sqlite3* db, const BounceRow& row);
 // The bounce caused a suppression (set after the decision, which counts the row itself).
 common::Status mark_suppressed(sqlite3* db, std::int64_t bounce_id);
 
+// Forgets bounce rows, and reports no row refers to any more, older than
+// `before` (unix seconds): at most `limit` of each per call. Suppressions stay.
+common::Result<std::size_t> purge_bounces(sqlite3* db, std::int64_t before, std::size_t limit);
+
 // Soft bounces of `email` (tenant, stream) since `since`, not counting any
 // before the recipient's last successful delivery: "in a row".
 common::Result<std::size_t> soft_bounces_in_a_row(sqlite3* db, const std::string& tenant, const std::string& stream,

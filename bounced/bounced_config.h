@@ -28,6 +28,7 @@ struct SoftBouncePolicy {
 
 struct BounceStoreConfig {
   std::size_t max_raw_message = 256 * 1024;  // the stored copy of a report is cut here (4KiB..10MiB)
+  std::chrono::seconds retention{std::chrono::days{45}};  // 1d..3650d: reports and bounce rows are kept this long
 };
 
 struct WebhookConfig {

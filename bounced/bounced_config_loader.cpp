@@ -30,6 +30,7 @@ constexpr Range<std::chrono::seconds> kFirstRetryDelay{1s, std::chrono::seconds{
 constexpr Range<std::chrono::seconds> kMaxRetryDelay{1s, std::chrono::days{1}};
 constexpr Range<std::chrono::seconds> kRetryFor{std::chrono::seconds{60}, std::chrono::days{7}};
 constexpr Range<std::uint64_t> kWorkers{1, 16};
+constexpr Range<std::chrono::seconds> kRetention{std::chrono::days{1}, std::chrono::days{3650}};
 
 // accept_addresses: plain addresses, lower-cased, each once.
 void read_accept_addresses(MapReader& root, std::vector<std::string>& out) {
@@ -83,6 +84,7 @@ void read_server_file(const YamlDocument& document, Diagnostics& diagnostics, Bo
 
   MapReader store = root.read_map("bounce_store");
   store.read_byte_size("max_raw_message", config.bounce_store.max_raw_message, kMaxRawMessage);
+  store.read_duration("retention", config.bounce_store.retention, kRetention);
   store.finish();
 
   read_webhooks(root, config.webhooks);

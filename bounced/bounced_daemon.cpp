@@ -25,6 +25,7 @@ namespace {
 // Sessions in the middle of a transaction get this long to finish on SIGTERM.
 constexpr std::chrono::seconds kShutdownGrace{10};
 constexpr std::chrono::seconds kDeliveryPollInterval{1};
+constexpr std::chrono::hours kPurgeInterval{1};
 
 std::shared_ptr<const BouncedConfig> load(const std::filesystem::path& file) {
   auto load = load_bounced_config(file);
@@ -163,6 +164,14 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
   };
 
   poll_deliveries();
+  // Stored bounces older than bounce_store.retention go, at start and every hour.
+  std::function<void()> purge_bounces = [&] {
+    (*processor)->purge_old_bounces();
+    (*loop)->run_after(kPurgeInterval, [&] {
+      if (!stopping) purge_bounces();
+    });
+  };
+  purge_bounces();
   int parts_running = 2;  // the SMTP server and the dispatcher
   auto part_stopped = [&] {
     if (--parts_running == 0) (*loop)->stop();

@@ -2,6 +2,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,7 @@ constexpr const char* kDefaultConfig = "/etc/stamp/stamp-mta.yaml";
 // Sessions in the middle of a transaction get this long to finish on SIGTERM.
 constexpr std::chrono::seconds kShutdownGrace{10};
 constexpr std::size_t kAuthThreads = 2;
+constexpr std::chrono::hours kPruneInterval{1};
 
 struct Options {
   std::string config = kDefaultConfig;
@@ -233,6 +236,13 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
     return "";
   };
   (void)(*loop)->on_signal(SIGHUP, [&] { (void)reload(); });
+  // The message log keeps state.retention (45 days by default): pruned at start and every hour.
+  std::function<void()> prune_message_log = [&] {
+    const auto before = static_cast<std::int64_t>(std::time(nullptr)) - current->state.retention.count();
+    message_log->purge(mta::PurgeBefore{before});
+    (*loop)->run_after(kPruneInterval, [&] { prune_message_log(); });
+  };
+  prune_message_log();
   (*control)->add_command("reload", [&](const std::vector<std::string>& args, mta::ControlServer::Reply reply) {
     if (!args.empty()) return reply("error reload takes no arguments");
     std::string problem = reload();

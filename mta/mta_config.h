@@ -155,6 +155,7 @@ struct DnsConfig {
 
 struct StateConfig {
   std::filesystem::path database;  // SQLite (WAL): the message log; default QUEUE_DIR/state.db
+  std::chrono::seconds retention{std::chrono::days{45}};  // 1d..3650d: message log rows are kept this long
 };
 
 struct MtaConfig {

@@ -42,6 +42,7 @@ constexpr std::string_view kTenantsDirectory = "tenants.d";
 constexpr std::string_view kTenantSuffix = ".yaml";
 constexpr std::size_t kMaxTenantNameLength = 63;
 constexpr Range<std::uint64_t> kSyncWorkers{1, 64};
+constexpr Range<std::chrono::seconds> kRetention{std::chrono::days{1}, std::chrono::days{3650}};
 constexpr Range<std::uint16_t> kRemotePorts{1, 65535};
 constexpr Range<std::size_t> kUsernameLength{1, 256};
 constexpr Range<std::size_t> kSelectorLength{1, 253};
@@ -624,6 +625,7 @@ void read_server_file(const YamlDocument& document,
 
   MapReader state = root.read_map("state");
   state.read_path("database", config.state.database);
+  state.read_duration("retention", config.state.retention, kRetention);
   state.finish();
 
   read_operator(root, seen.operator_domain_reason, config.operator_config);

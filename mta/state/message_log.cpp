@@ -171,6 +171,20 @@ common::Status insert_message(sqlite3* db, sqlite3_stmt* statement, const Accept
   return st;
 }
 
+// Batched so one request never holds the write lock for long; what is left
+// goes at the next request.
+common::Status purge_rows(sqlite3* db, std::int64_t before) {
+  const std::string limit = std::to_string(MessageLog::kMaxPurgeRows);
+  const std::string cutoff = std::to_string(before);
+  for (const std::string& sql :
+       {"DELETE FROM message_log WHERE id IN (SELECT id FROM message_log WHERE at < " + cutoff + " LIMIT " + limit + ")",
+        "DELETE FROM message WHERE queue_id IN (SELECT queue_id FROM message WHERE accepted_at < " + cutoff +
+            " LIMIT " + limit + ")"}) {
+    if (auto st = exec(db, sql.c_str()); !st) return st;
+  }
+  return {};
+}
+
 }  // namespace
 
 struct MessageLog::Database {
@@ -182,9 +196,14 @@ struct MessageLog::Database {
   common::Status write_batch(std::span<const Row> rows) {
     if (auto st = exec(db.get(), "BEGIN IMMEDIATE"); !st) return st;
     for (const auto& row : rows) {
-      common::Status written = std::holds_alternative<MessageLogEntry>(row)
-                                   ? insert_row(db.get(), insert.get(), std::get<MessageLogEntry>(row))
-                                   : mta::insert_message(db.get(), insert_message.get(), std::get<AcceptedMessage>(row));
+      common::Status written;
+      if (const auto* entry = std::get_if<MessageLogEntry>(&row)) {
+        written = insert_row(db.get(), insert.get(), *entry);
+      } else if (const auto* message = std::get_if<AcceptedMessage>(&row)) {
+        written = mta::insert_message(db.get(), insert_message.get(), *message);
+      } else {
+        written = purge_rows(db.get(), std::get<PurgeBefore>(row).before);
+      }
       if (auto st = written; !st) {
         rollback(db.get());
         return st;
@@ -243,6 +262,8 @@ MessageLog::~MessageLog() {
 void MessageLog::record(MessageLogEntry entry) { queue_row(std::move(entry)); }
 
 void MessageLog::record(AcceptedMessage message) { queue_row(std::move(message)); }
+
+void MessageLog::purge(PurgeBefore request) { queue_row(request); }
 
 void MessageLog::queue_row(Row entry) {
   bool queued = false;

@@ -52,6 +52,12 @@ struct AcceptedMessage {
   std::int64_t accepted_at = 0;         // unix seconds
 };
 
+// Forget what is older than `before` (unix seconds) in both tables, at most
+// kMaxPurgeRows per table per request (stamp-mta asks every hour).
+struct PurgeBefore {
+  std::int64_t before = 0;
+};
+
 class MessageLog {
  public:
   // Opens (creating when needed) the database and its schema; starts the writer.
@@ -60,10 +66,12 @@ class MessageLog {
 
   void record(MessageLogEntry entry);  // any thread; never blocks on the disk
   void record(AcceptedMessage message);  // the same, for the `message` table
+  void purge(PurgeBefore request);       // the same: done by the writer thread, in its turn
   void flush();                        // waits until everything recorded so far is committed (tests, shutdown)
 
   static constexpr std::size_t kMaxBatch = 1000;
-  static constexpr std::size_t kMaxQueued = 100000;  // beyond this, entries are dropped and counted in the log
+  static constexpr std::size_t kMaxQueued = 100000;
+  static constexpr std::size_t kMaxPurgeRows = 50000;  // beyond this, entries are dropped and counted in the log
 
   // What the writer has done so far (tests, metrics).
   struct Stats {
@@ -88,7 +96,7 @@ class MessageLog {
   mutable std::mutex mutex_;
   std::condition_variable wake_;       // entries queued, or stopping
   std::condition_variable progress_;   // a batch was handled (for flush)
-  using Row = std::variant<MessageLogEntry, AcceptedMessage>;
+  using Row = std::variant<MessageLogEntry, AcceptedMessage, PurgeBefore>;
   void queue_row(Row row);
   std::vector<Row> queued_;
   std::uint64_t accepted_ = 0;         // entries record() queued, ever

@@ -417,7 +417,7 @@ const std::vector<TailCase> kDeliveryErrorCases = {
      {"{dir}/mta.yaml:5:25: delivery: unknown key \"retries\" (allowed: mode, sandbox_directory, "
       "relay_host, bounce_handoff, helo_name, mx_port, tls, max_connections, limits, domain_limits, retry, "
       "timeouts)",
-      "{dir}/mta.yaml:6:30: state: unknown key \"journal\" (allowed: database)"}},
+      "{dir}/mta.yaml:6:30: state: unknown key \"journal\" (allowed: database, retention)"}},
     {"unknown keys in nested delivery blocks list every allowed key",
      "delivery:\n"
      "  sandbox_directory: sandbox\n"

@@ -232,6 +232,29 @@ BOOST_FIXTURE_TEST_CASE(accepted_messages_are_recorded_and_a_version_1_file_is_u
                           "1800000000"}}));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_purge_forgets_rows_older_than_its_cutoff_in_both_tables, Fixture) {
+  auto log = open_log(file);
+  for (std::int64_t at : {1000, 2000, 3000}) {
+    mta::MessageLogEntry entry;
+    entry.queue_id = "Q" + std::to_string(at);
+    entry.recipient = "r@example.net";
+    entry.status = "delivered";
+    entry.at = at;
+    log->record(entry);
+    mta::AcceptedMessage message;
+    message.queue_id = entry.queue_id;
+    message.accepted_at = at;
+    log->record(message);
+  }
+  log->purge(mta::PurgeBefore{2500});
+  log->flush();
+  auto db = connect(file);
+  BOOST_TEST(query(db.get(), "SELECT queue_id FROM message_log ORDER BY at") ==
+             (std::vector<std::vector<std::string>>{{"Q3000"}}));
+  BOOST_TEST(query(db.get(), "SELECT queue_id FROM message ORDER BY accepted_at") ==
+             (std::vector<std::vector<std::string>>{{"Q3000"}}));
+}
+
 BOOST_AUTO_TEST_CASE(an_unusable_path_is_an_error_not_an_exception) {
   auto log = mta::MessageLog::open("/nonexistent-stamp-dir/state.db");
   BOOST_TEST(!log.has_value());
