@@ -4,6 +4,8 @@
 // the spool file.
 #include "mta/signing/dkim_signer.h"
 
+#include "mta/signing/signed_headers.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -73,33 +75,17 @@ class HeaderFieldMeter {
   std::size_t field_bytes_ = 0;
 };
 
-// RFC 6376 section 5.4.1: the headers that carry the message's meaning, plus the
-// list headers (RFC 2369; RFC 8058 requires List-Unsubscribe-Post to be signed).
-// Not listed, so not signed: Sender, Resent-*, Content-Transfer-Encoding.
-// libopendkim always adds "from"; it is listed anyway because every oversigned
-// name must also be in this list (dependencies.md: otherwise the h= tag gets a
-// lone entry for a header that was never signed, and verifiers reject it).
-const char* kSignHeaders[] = {
-    "from",
-    "to",
-    "cc",
-    "subject",
-    "date",
-    "message-id",
-    "reply-to",
-    "in-reply-to",
-    "references",
-    "mime-version",
-    "content-type",
-    "list-unsubscribe",
-    "list-unsubscribe-post",
-    nullptr,
-};
-
-// Oversigning (h= names From once more than it occurs) means a From header added
-// after signing breaks the signature, so a relay cannot put a second From on top
-// of a signed message (RFC 6376 section 8.15).
-const char* kOversignHeaders[] = {"from", nullptr};
+// libopendkim wants NULL-terminated C arrays of the lists in signed_headers.h.
+// "from" is in the sign list although libopendkim always adds it: every
+// oversigned name must also be in that list (dependencies.md: otherwise the h=
+// tag gets a lone entry for a header that was never signed, and verifiers
+// reject it).
+auto kSignHeaders = [] {  // not const: libopendkim takes const char**
+  std::array<const char*, kDkimSignedHeaders.size() + 1> list{};
+  for (std::size_t i = 0; i < kDkimSignedHeaders.size(); ++i) list[i] = kDkimSignedHeaders[i].data();
+  return list;
+}();
+const char* kOversignHeaders[] = {kDkimOversignedHeader.data(), nullptr};
 
 // Printable, used by libopendkim only in its own log and error strings.
 constexpr unsigned char kHandleId[] = "stamp";
@@ -311,7 +297,7 @@ Result<std::unique_ptr<DkimSigner>> DkimSigner::create() {
   if (!lib) return fail("dkim_init failed");
   // Options are set before the signer is shared: dkim_options is not synchronised,
   // while dkim_sign on one DKIM_LIB from several threads is supported.
-  if (auto st = set_header_list(lib.get(), DKIM_OPTS_SIGNHDRS, kSignHeaders, "sign headers"); !st) {
+  if (auto st = set_header_list(lib.get(), DKIM_OPTS_SIGNHDRS, kSignHeaders.data(), "sign headers"); !st) {
     return std::unexpected(st.error());
   }
   if (auto st =
