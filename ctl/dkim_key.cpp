@@ -33,6 +33,15 @@ std::string openssl_error() {
 }
 
 common::Result<std::string> public_base64_of(EVP_PKEY* key) {
+  if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
+    // RFC 8463 section 4.2: p= is the bare 32-byte public key, not SubjectPublicKeyInfo.
+    unsigned char bytes[32];
+    std::size_t length = sizeof bytes;
+    if (EVP_PKEY_get_raw_public_key(key, bytes, &length) != 1 || length != sizeof bytes) {
+      return common::fail("cannot read the Ed25519 public key: " + openssl_error());
+    }
+    return common::base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), length));
+  }
   unsigned char* raw = nullptr;
   int length = i2d_PUBKEY(key, &raw);
   OwnedOpensslBytes der(raw);
@@ -43,15 +52,17 @@ common::Result<std::string> public_base64_of(EVP_PKEY* key) {
 
 }  // namespace
 
-common::Result<DkimKeyPair> generate_dkim_key() {
-  OwnedPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+common::Result<DkimKeyPair> generate_dkim_key(DkimAlgorithm algorithm) {
+  const bool rsa = algorithm == DkimAlgorithm::Rsa;
+  const char* name = rsa ? "RSA" : "ED25519";
+  OwnedPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, name, nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
-      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), kDkimRsaBits) <= 0) {
-    return common::fail("cannot set up RSA key generation: " + openssl_error());
+      (rsa && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), kDkimRsaBits) <= 0)) {
+    return common::fail(std::string("cannot set up ") + name + " key generation: " + openssl_error());
   }
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) {
-    return common::fail("cannot generate an RSA key: " + openssl_error());
+    return common::fail(std::string("cannot generate an ") + name + " key: " + openssl_error());
   }
   OwnedPkey key(raw);
 
@@ -85,8 +96,9 @@ common::Result<std::string> dkim_public_key_of(const std::filesystem::path& key_
   return public_base64_of(key.get());
 }
 
-std::string dkim_txt_value(std::string_view public_base64) {
-  return "v=DKIM1; k=rsa; p=" + std::string(public_base64);
+std::string dkim_txt_value(std::string_view public_base64, DkimAlgorithm algorithm) {
+  return std::string("v=DKIM1; k=") + (algorithm == DkimAlgorithm::Rsa ? "rsa" : "ed25519") +
+         "; p=" + std::string(public_base64);
 }
 
 }  // namespace ctl

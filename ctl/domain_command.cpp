@@ -41,6 +41,7 @@ constexpr mode_t kKeyFileMode = 0600;
 struct Invocation {
   fs::path config = kDefaultMtaConfig;
   bool json = false;
+  bool ed25519 = false;  // add: also an Ed25519 key for a second signature (RFC 8463)
   std::string subcommand;
   std::vector<std::string> args;  // after the subcommand: the domain
   std::optional<std::string> tenant;
@@ -128,14 +129,15 @@ struct NewKey {
 
 // Generates a key and writes it under CONFIG_DIR/dkim/DOMAIN/ with a fresh selector.
 common::Result<NewKey> create_key(const mta::MtaConfig& config, const std::string& domain,
-                                  const std::vector<std::string>& taken) {
+                                  const std::vector<std::string>& taken,
+                                  DkimAlgorithm algorithm = DkimAlgorithm::Rsa) {
   const fs::path directory = absolute_path(config.file).parent_path() / kKeyDirectory / domain;
   auto warnings = make_service_directories(directory, kKeyDirectoryMode);
   if (!warnings) return std::unexpected(warnings.error());
   for (const auto& w : *warnings) warn(w);
   auto selector = choose_selector(directory, taken);
   if (!selector) return common::fail("no free selector for today in " + directory.string());
-  auto pair = generate_dkim_key();
+  auto pair = generate_dkim_key(algorithm);
   if (!pair) return std::unexpected(pair.error());
   NewKey key{*selector, directory / (*selector + ".pem"), pair->public_base64};
   AtomicWrite options{.mode = kKeyFileMode, .replace = false};
@@ -222,6 +224,15 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   auto key = create_key(config, domain, {});
   if (!key) return failed(key.error().message);
   const std::string key_entry = key_file_entry(key->file, tenant->file);
+  std::optional<NewKey> ed_key;
+  if (inv.ed25519) {
+    auto made = create_key(config, domain, {key->selector}, DkimAlgorithm::Ed25519);
+    if (!made) {
+      ::unlink(key->file.c_str());
+      return failed(made.error().message);
+    }
+    ed_key = std::move(*made);
+  }
   common::Status edited = edit_tenant_file(tenant->file, [&](YAML::Node& root) -> common::Status {
     if (find_entry(root, domain)) return common::fail(domain + " is in the file already");
     const YAML::Node& read_only = root;
@@ -233,12 +244,14 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
     entry["name"] = domain;
     entry["return_path"] = return_path;
     entry["dkim"] = dkim_node(key->selector, key_entry);
+    if (ed_key) entry["dkim_ed25519"] = dkim_node(ed_key->selector, key_file_entry(ed_key->file, tenant->file));
     root["domains"].push_back(entry);
     root["domains"].SetStyle(YAML::EmitterStyle::Block);  // "domains: []" would stay flow
     return {};
   });
   if (!edited) {
     ::unlink(key->file.c_str());  // nothing refers to it; the error below is what matters
+    if (ed_key) ::unlink(ed_key->file.c_str());
     return failed(edited.error().message);
   }
   mark_pending(config, domain, tenant->name);
@@ -254,6 +267,10 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   setup.status = "pending";
   setup.records =
       domain_records(domain, key->selector, key->public_base64, return_path, bounce_domain);
+  if (ed_key) {
+    setup.records.insert(setup.records.begin() + 1,
+                         dkim_record(domain, ed_key->selector, ed_key->public_base64, DkimAlgorithm::Ed25519));
+  }
   print_setup(inv, setup);
   return kExitOk;
 }
@@ -307,7 +324,7 @@ int cmd_verify(const Invocation& inv, const mta::MtaConfig& config) {
 
 // Options may come anywhere; the first other word is the subcommand.
 std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv) {
-  auto parsed = parse_command_words(words, {"--config", "--tenant", "--return-path"}, {"--json"});
+  auto parsed = parse_command_words(words, {"--config", "--tenant", "--return-path"}, {"--json", "--ed25519"});
   if (!parsed) return usage_error(parsed.error());
   if (parsed->help) {
     print_domain_usage(stdout);
@@ -317,6 +334,7 @@ std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv)
   inv.tenant = parsed->value("--tenant");
   inv.return_path = parsed->value("--return-path");
   inv.json = parsed->flag("--json");
+  inv.ed25519 = parsed->flag("--ed25519");
   inv.subcommand = std::move(parsed->subcommand);
   inv.args = std::move(parsed->args);
   return std::nullopt;
@@ -328,9 +346,10 @@ void print_domain_usage(std::FILE* out) {
   std::fprintf(
       out,
       "usage: stampctl domain SUBCOMMAND NAME [--config FILE] [--json]\n"
-      "  add NAME --tenant T [--return-path SUB.NAME]\n"
+      "  add NAME --tenant T [--return-path SUB.NAME] [--ed25519]\n"
       "                     make a DKIM key, add NAME to tenants.d/T.yaml and print the DNS\n"
-      "                     records to publish (Return-Path default: pm-bounces.NAME)\n"
+      "                     records to publish (Return-Path default: pm-bounces.NAME);\n"
+      "                     --ed25519: also an Ed25519 key, a second signature (RFC 8463)\n"
       "  rotate-key NAME    a new DKIM key and selector; the current key becomes previous_dkim\n"
       "  verify NAME        look the records up in DNS (DKIM key, Return-Path CNAME, SPF for\n"
       "                     operator.sending_addresses) and record the result in state.database\n"

@@ -28,10 +28,11 @@ std::string json_field(const char* name, const std::string& value) {
 
 }  // namespace
 
-DnsRecord dkim_record(const std::string& domain, const std::string& selector,
-                      const std::string& public_base64) {
-  return DnsRecord{"dkim", "DKIM", selector + "._domainkey." + domain, "TXT",
-                   dkim_txt_value(public_base64)};
+DnsRecord dkim_record(const std::string& domain, const std::string& selector, const std::string& public_base64,
+                      DkimAlgorithm algorithm) {
+  const bool rsa = algorithm == DkimAlgorithm::Rsa;
+  return DnsRecord{rsa ? "dkim" : "dkim_ed25519", rsa ? "DKIM" : "DKIM (Ed25519, second signature)",
+                   selector + "._domainkey." + domain, "TXT", dkim_txt_value(public_base64, algorithm)};
 }
 
 std::vector<DnsRecord> domain_records(const std::string& domain, const std::string& selector,

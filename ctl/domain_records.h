@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ctl/dkim_key.h"
+
 namespace ctl {
 
 struct DnsRecord {
@@ -21,9 +23,10 @@ struct DnsRecord {
   std::string value;
 };
 
-// The DKIM key record for `selector` on `domain`.
-DnsRecord dkim_record(const std::string& domain, const std::string& selector,
-                      const std::string& public_base64);
+// The DKIM key record for `selector` on `domain`; purpose "dkim" for RSA,
+// "dkim_ed25519" for the Ed25519 key of the second signature.
+DnsRecord dkim_record(const std::string& domain, const std::string& selector, const std::string& public_base64,
+                      DkimAlgorithm algorithm = DkimAlgorithm::Rsa);
 // DKIM, Return-Path CNAME and DMARC, in that order.
 std::vector<DnsRecord> domain_records(const std::string& domain, const std::string& selector,
                                       const std::string& public_base64,

@@ -98,12 +98,15 @@ bool is_key_record(std::string_view text, const std::map<std::string, std::strin
   return version_ok && tags.contains("p");
 }
 
-Check check_dkim(const BlockingResolver& dns, const std::string& domain, const mta::DkimKeyRef& key) {
-  const std::string name = "dkim";
+Check check_dkim(const BlockingResolver& dns, const std::string& domain, const mta::DkimKeyRef& key,
+                 DkimAlgorithm algorithm = DkimAlgorithm::Rsa) {
+  const bool rsa = algorithm == DkimAlgorithm::Rsa;
+  const std::string name = rsa ? "dkim" : "dkim_ed25519";
+  const std::string k = rsa ? "rsa" : "ed25519";
   const std::string host = key.selector + "._domainkey." + domain;
   auto expected = dkim_public_key_of(key.key_file);
   if (!expected) return fail(name, "cannot read the configured key: " + expected.error().message);
-  const std::string publish = "publish TXT " + host + " \"" + dkim_txt_value(*expected) + "\"";
+  const std::string publish = "publish TXT " + host + " \"" + dkim_txt_value(*expected, algorithm) + "\"";
 
   RecordAnswer answer = dns.query(host, ns_t_txt);
   if (answer.outcome == Outcome::TempFail) return fail(name, lookup_failure("TXT", host, answer));
@@ -117,9 +120,9 @@ Check check_dkim(const BlockingResolver& dns, const std::string& domain, const m
     auto tags = parse_tags(text);
     if (!is_key_record(text, tags)) continue;
     keys.push_back(without_whitespace(tags.find("p")->second));
-    if (auto k = tags.find("k"); k != tags.end() && without_whitespace(k->second) != "rsa") {
-      other_k = without_whitespace(k->second);
-    }
+    // RFC 6376 3.6.1: k= defaults to rsa.
+    const std::string given_k = tags.contains("k") ? without_whitespace(tags.find("k")->second) : "rsa";
+    if (given_k != k) other_k = given_k;
   }
   if (keys.empty()) {
     return fail(name, "the TXT record at " + host + " is not a DKIM key record (no p=): " + publish);
@@ -135,8 +138,8 @@ Check check_dkim(const BlockingResolver& dns, const std::string& domain, const m
     return fail(name, "the TXT record at " + host + " carries a different key: " + publish);
   }
   if (!other_k.empty()) {
-    return fail(name, "the TXT record at " + host + " says k=" + shown(other_k) +
-                          " but the key is RSA: " + publish);
+    return fail(name, "the TXT record at " + host + " says k=" + shown(other_k) + " but the key is " +
+                          (rsa ? "RSA" : "Ed25519") + ": " + publish);
   }
   return pass(name, "the TXT record at " + host + " carries the key in " + key.key_file.string());
 }
@@ -361,6 +364,9 @@ int run_domain_verify(const mta::MtaConfig& config, const std::string& domain, b
   Report report{domain, tenant->name, entry->dkim.selector,
                 static_cast<std::int64_t>(std::time(nullptr)), {}};
   report.checks.push_back(check_dkim(**dns, domain, entry->dkim));
+  if (entry->dkim_ed25519) {
+    report.checks.push_back(check_dkim(**dns, domain, *entry->dkim_ed25519, DkimAlgorithm::Ed25519));
+  }
   ReturnPathResult return_path = check_return_path(**dns, entry->return_path, bounce_domain);
   report.checks.push_back(return_path.check);
   for (Check& c : check_spf(**dns, config, entry->return_path, return_path.target)) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/base/log.h"
+#include "mta/signing/ed25519_signing.h"
 #include "common/base/time_format.h"
 
 namespace mta {
@@ -65,33 +66,41 @@ MessageWriter::MessageWriter(std::unique_ptr<SpoolWriter> spool, HeaderContext h
 
 void MessageWriter::emit(std::string_view bytes) {
   spool_->write(bytes);
-  if (signing_) {
-    if (auto st = signing_->chunk(bytes); !st) {
+  for (auto& signing : signings_) {
+    if (auto st = signing->chunk(bytes); !st) {
       common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("error", st.error().message);
       refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
-      signing_.reset();
+      signings_.clear();
+      return;
     }
   }
 }
 
 void MessageWriter::start_signing(const SenderDecision& sender) {
   if (!signer_ || sender.signing_key.key_file.empty()) return;
-  auto pem = load_key_(sender.signing_key.key_file);
-  std::unique_ptr<DkimSigning> signing;
-  if (pem) {
-    auto begun = signer_->begin(DkimKey{sender.signing_domain, sender.signing_key.selector, *pem});
-    if (begun) signing = std::move(*begun);
-    else pem = std::unexpected(begun.error());
+  // rsa-sha256 (libopendkim) always; ed25519-sha256 (RFC 8463, our own signer)
+  // as a second signature when the domain has that key too.
+  std::vector<std::pair<const DkimKeyRef*, bool /*ed25519*/>> keys{{&sender.signing_key, false}};
+  if (sender.ed25519_key) keys.emplace_back(&*sender.ed25519_key, true);
+  for (const auto& [ref, ed25519] : keys) {
+    auto pem = load_key_(ref->key_file);
+    std::unique_ptr<DkimSigning> signing;
+    if (pem) {
+      const DkimKey key{sender.signing_domain, ref->selector, *pem};
+      auto begun = ed25519 ? begin_ed25519_signing(key, std::time(nullptr)) : signer_->begin(key);
+      if (begun) signing = std::move(*begun);
+      else pem = std::unexpected(begun.error());
+    }
+    if (!signing || !signing->chunk(received_)) {
+      // Unsigned aligned mail would fail DMARC at the receiver: better to wait.
+      common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("domain", sender.signing_domain)
+          .kv("selector", ref->selector).kv("error", pem ? std::string("cannot start") : pem.error().message);
+      refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
+      signings_.clear();
+      return;
+    }
+    signings_.push_back(std::move(signing));
   }
-  if (!signing) {
-    // Unsigned aligned mail would fail DMARC at the receiver: better to wait.
-    common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("domain", sender.signing_domain)
-        .kv("error", pem ? std::string("cannot start") : pem.error().message);
-    refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
-    return;
-  }
-  signing_ = std::move(signing);
-  if (auto st = signing_->chunk(received_); !st) signing_.reset();
 }
 
 void MessageWriter::write(std::string_view bytes) {
@@ -161,16 +170,17 @@ void MessageWriter::end_headers(std::size_t at, bool blank_line_follows) {
 
 void MessageWriter::finish(std::function<void(common::smtp::Reply)> done) {
   if (in_headers_) scan_headers(true);
-  if (!refusal_ && signing_) {
-    auto signature = signing_->finish();
-    signing_.reset();
+  for (auto& signing : signings_) {
+    if (refusal_) break;
+    auto signature = signing->finish();
     if (signature) {
-      late_.prepend = std::move(*signature);
+      late_.prepend += *signature;  // each DKIM-Signature field on top of the message
     } else {
       common::log::error("dkim.sign_failed").kv("queue_id", spool_->id()).kv("error", signature.error().message);
       refusal_ = common::smtp::Reply::make(451, "4.3.0", "Temporary failure signing the message, try again later");
     }
   }
+  signings_.clear();
   if (refusal_) {
     done(*refusal_);  // the spool file is dropped with this writer
     return;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/smtp/session_handler.h"
 #include "mta/header_rewriter.h"
@@ -56,7 +57,7 @@ class MessageWriter final : public common::smtp::MessageSink {
   std::string headers_;        // the header section while it is being scanned
   std::size_t scan_pos_ = 0;   // start of the first line not yet classified
   LateFields late_;
-  std::unique_ptr<DkimSigning> signing_;
+  std::vector<std::unique_ptr<DkimSigning>> signings_;  // rsa-sha256, then ed25519-sha256 if configured
   std::optional<common::smtp::Reply> refusal_;  // the sender policy said no
 };
 

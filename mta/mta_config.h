@@ -34,6 +34,7 @@ struct TenantDomain {
   std::string return_path;  // default "pm-bounces." + name
   DkimKeyRef dkim;
   std::optional<DkimKeyRef> previous_dkim;  // during a key rotation: signs until the new one verifies
+  std::optional<DkimKeyRef> dkim_ed25519;   // a second signature, ed25519-sha256 (RFC 8463), own selector
 };
 
 enum class StreamType { Transactional, Broadcast };
@@ -73,6 +74,7 @@ struct OperatorConfig {
   std::string display_name_pattern = "{name} via {operator}";
   std::string name;            // {operator} in the pattern; default: domain
   std::optional<DkimKeyRef> dkim;               // signs verified-address and display-name mail
+  std::optional<DkimKeyRef> dkim_ed25519;       // and a second signature with ed25519-sha256
   std::vector<std::string> sending_addresses;   // IPs SPF must authorize (domain verify)
   bool require_verified_domains = true;         // false in the dev profile
   std::string sender_confirmation_url;          // "https://.../confirm?token={token}", or "": code only

@@ -231,6 +231,12 @@ void read_tenant_domain(MapReader& item, const std::string& tenant, TenantsSeen&
   }
   auto dkim = read_dkim_ref(item, "dkim", Need::Required);
   domain.previous_dkim = read_dkim_ref(item, "previous_dkim", Need::Optional);
+  domain.dkim_ed25519 = read_dkim_ref(item, "dkim_ed25519", Need::Optional);
+  if (dkim && domain.dkim_ed25519 && dkim->selector == domain.dkim_ed25519->selector) {
+    // Both keys sit under d= this domain: each needs its own selector record.
+    item.error("dkim_ed25519", "selector must differ from dkim.selector (" + quote_text(dkim->selector) + ")");
+    ok = false;
+  }
   if (dkim && domain.previous_dkim && dkim->selector == domain.previous_dkim->selector) {
     item.error("previous_dkim", "selector must differ from dkim.selector (" +
                                     quote_text(dkim->selector) + ")");
@@ -573,6 +579,8 @@ void read_operator(MapReader& root, const std::string& domain_reason, OperatorCo
                 "must contain {name}, got " + quote_text(op.display_name_pattern));
   }
   op.dkim = read_dkim_ref(block, "dkim", Need::Optional);
+  op.dkim_ed25519 = read_dkim_ref(block, "dkim_ed25519", Need::Optional);
+  if (op.dkim_ed25519 && !op.dkim) block.error("dkim_ed25519", "needs operator.dkim too (rsa-sha256 stays the signature every verifier knows)");
   if (block.has("dkim") && !block.has("domain")) {
     block.error("dkim", "needs operator.domain (the d= of the signature)");
   }

@@ -43,6 +43,7 @@ SenderDecision display_name_decision(const OperatorConfig& op, const common::mim
   d.mode = SenderMode::DisplayName;
   d.signing_domain = op.domain;
   if (op.dkim) d.signing_key = *op.dkim;
+  d.ed25519_key = op.dkim_ed25519;
   d.return_path_domain = op.bounce_domain;
   // The author's part of "NAME via OPERATOR" is bounded, so the operator's part always shows.
   std::string shown = common::mime::clean_display_name(
@@ -96,6 +97,7 @@ std::expected<SenderDecision, Reply> decide_sender(const TenantConfig& tenant, c
     d.mode = SenderMode::AlignedDomain;
     d.signing_domain = domain.name;
     d.signing_key = domain.dkim;
+    d.ed25519_key = domain.dkim_ed25519;
     d.return_path_domain = domain.return_path;
     return d;
   }
@@ -106,6 +108,7 @@ std::expected<SenderDecision, Reply> decide_sender(const TenantConfig& tenant, c
     d.mode = SenderMode::VerifiedAddress;
     d.signing_domain = op.domain;
     if (op.dkim) d.signing_key = *op.dkim;
+    d.ed25519_key = op.dkim_ed25519;
     d.return_path_domain = op.bounce_domain;
     return d;
   }

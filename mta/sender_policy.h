@@ -33,6 +33,7 @@ struct SenderDecision {
   SenderMode mode = SenderMode::AlignedDomain;
   std::string signing_domain;      // DKIM d=
   DkimKeyRef signing_key;          // the key to sign with ("" key_file: do not sign)
+  std::optional<DkimKeyRef> ed25519_key;  // a second signature, ed25519-sha256, when configured
   std::string return_path_domain;  // MAIL FROM becomes TOKEN@this
   std::string new_from;            // display-name mode: the whole new From value
   std::string reply_to;            // display-name mode: Reply-To value when the message has none

@@ -15,7 +15,7 @@ packages=(
   libsystemd-dev                             # sd_notify: readiness, reload, stopping
   libboost-test-dev                          # unit tests
   python3                                    # integration tests (standard library only)
-  python3-dkim                               # unit tests: independent DKIM verifier (dkimpy)
+  python3-dkim python3-nacl                  # tests: independent DKIM verifier (dkimpy; nacl: Ed25519)
   dnsmasq-base openssl                       # integration tests: DNS server, test certificates
   rpm lintian systemd adduser                # packages: rpmbuild for CPack, lintian and
                                              # systemd-analyze to check them

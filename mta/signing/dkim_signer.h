@@ -5,9 +5,10 @@
 // relaxed/relaxed, rsa-sha256. Signed headers: From (oversigned, so another
 // From cannot be added after signing), To, Cc, Subject, Date, Message-ID,
 // Reply-To, In-Reply-To, References, MIME-Version, Content-Type, List-Unsubscribe,
-// List-Unsubscribe-Post (every oversigned name is also in the sign list: see
-// dependencies.md on libopendkim's mis-signing otherwise). Ed25519 is not
-// offered: the packaged libopendkim leaks its key on every Ed25519 signature.
+// List-Unsubscribe-Post (signed_headers.h; every oversigned name is also in the
+// sign list: see dependencies.md on libopendkim's mis-signing otherwise).
+// Ed25519 is signed by ed25519_signing.h, not here: the packaged libopendkim
+// leaks its key on every Ed25519 signature.
 #pragma once
 
 #include <memory>
@@ -21,7 +22,7 @@ namespace mta {
 struct DkimKey {
   std::string domain;           // d=
   std::string selector;         // s=
-  std::string private_key_pem;  // RSA, PEM (PKCS#1 or PKCS#8)
+  std::string private_key_pem;  // PEM: RSA (PKCS#1 or PKCS#8) here, Ed25519 (PKCS#8) for ed25519_signing.h
 };
 
 class DkimSigning {  // one message in progress

@@ -193,6 +193,52 @@ class DomainTest(StampTestCase):
         self.assertEqual([c["check"] for c in result["checks"]],
                          ["dkim", "return_path", f"spf {SENDING_ADDRESS}"])
 
+    def test_ed25519_adds_a_second_key_record_and_signature(self):
+        setup = self.add(DOMAIN, "--ed25519")
+        records = self.records(setup)
+        ed = records["dkim_ed25519"]
+        self.assertNotEqual(ed["host"], records["dkim"]["host"], "each key needs its own selector")
+        self.assertTrue(ed["value"].startswith("v=DKIM1; k=ed25519; p="), ed)
+        self.assertEqual(len(ed["value"].rsplit("p=", 1)[1]), 44, "RFC 8463: the raw 32-byte key, base64")
+        self.assertIn("dkim_ed25519:", self.tenant_file.read_text())
+        self.check_config()
+
+        good = self.good_records(setup)
+        self.serve("dns-missing", **good)
+        checks, out, _ = self.verify(expect=1)
+        self.assertEqual(checks["dkim"][0], "ok", out)
+        self.assertEqual(checks["dkim_ed25519"][0], "FAIL", out)
+        self.assertIn(f'publish TXT {ed["host"]} "{ed["value"]}"', checks["dkim_ed25519"][1])
+
+        good["txt"].append((ed["host"], ed["value"]))
+        self.serve("dns-good", **good)
+        checks, out, _ = self.verify(expect=0)
+        self.assertEqual(checks["dkim_ed25519"][0], "ok", out)
+
+        # Verified, so stamp-mta signs aligned mail twice: rsa-sha256 and ed25519-sha256.
+        self.mta.start()
+        message = (b"From: Ann <ann@acme.test>\r\nTo: <bob@example.net>\r\nSubject: two signatures\r\n"
+                   b"Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <two@acme.test>\r\n\r\n"
+                   b"Hello,  world \r\n\r\n\r\n")
+        queue_id = self.mta.send("app@acme.test", ["bob@example.net"], message)
+        eml = self.mta.wait_for_delivery(queue_id)[0]
+        head = eml.split(b"\r\n\r\n", 1)[0]
+        self.assertEqual(head.count(b"DKIM-Signature:"), 2, head)
+        self.assertIn(b"a=ed25519-sha256", head)
+        self.assertIn(b"a=rsa-sha256", head)
+        published = {r["host"]: r["value"] for r in records.values() if r["type"] == "TXT"}
+
+        def dnsfunc(name, timeout=5):
+            return published[(name.decode() if isinstance(name, bytes) else name).rstrip(".")].encode()
+
+        import dkim  # Debian's python3-dkim; python3-nacl gives it Ed25519
+        verifier = dkim.DKIM(eml)
+        self.assertTrue(verifier.verify(idx=0, dnsfunc=dnsfunc), "first signature")
+        self.assertTrue(verifier.verify(idx=1, dnsfunc=dnsfunc), "second signature")
+        tampered = eml.replace(b"Subject: two signatures", b"Subject: two signaturez")
+        self.assertFalse(dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc))
+        self.assertFalse(dkim.DKIM(tampered).verify(idx=1, dnsfunc=dnsfunc))
+
     def test_each_wrong_record_fails_with_its_explanation(self):
         setup = self.add()
         other = self.add("other.test")  # a real key that is not acme.test's
