@@ -489,7 +489,7 @@ const std::vector<TenantCase> kTenantErrorCases = {
       "{dir}/tenants.d/acme.yaml:9:38: domains[3].return_path: must be a domain name like "
       "mta.example.net, got \"x_y.gamma.test\"",
       "{dir}/tenants.d/acme.yaml:9:96: domains[3]: unknown key \"extra\" (allowed: name, "
-      "return_path, dkim, previous_dkim)"}},
+      "return_path, dkim, previous_dkim, dkim_ed25519)"}},
     {"a domain belongs to one tenant; rotation needs two selectors",
      "",
      {{"acme.yaml",
@@ -590,7 +590,7 @@ const std::vector<TenantCase> kTenantErrorCases = {
       "{dir}/mta.yaml:12:29: operator.require_verified_domains: wrong type: expected true or "
       "false, got \"yes\"",
       "{dir}/mta.yaml:13:3: operator: unknown key \"colour\" (allowed: domain, from_address, "
-      "bounce_domain, name, display_name_pattern, dkim, sending_addresses, "
+      "bounce_domain, name, display_name_pattern, dkim, dkim_ed25519, sending_addresses, "
       "require_verified_domains, sender_confirmation_url, verp_key_file)"}},
     {"verified senders need operator.domain",
      "",
