@@ -13,6 +13,7 @@
 #include "common/store/state_database.h"
 #include "ctl/command_words.h"
 #include "ctl/queue_command.h"
+#include "ctl/service_user.h"
 #include "mta/mta_config_loader.h"
 
 namespace ctl {
@@ -104,6 +105,7 @@ int run_bounce_command(const std::vector<std::string>& words) {
     for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
     return kExitFailed;
   }
+  StateDatabaseOwner owner(load.config->state.database);
   auto db = common::store::open_state_database(load.config->state.database, "state database");
   if (!db) return failed(db.error().message);
   if (!has_bounce_table(db->get())) {

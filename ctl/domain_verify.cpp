@@ -309,8 +309,7 @@ common::Status record(const mta::MtaConfig& config, const Report& report, const 
   const std::filesystem::path& database = config.state.database;
   auto warnings = make_service_directories(database.parent_path(), kStateDirectoryMode);
   if (!warnings) return std::unexpected(warnings.error());
-  std::error_code ec;
-  bool existed = std::filesystem::exists(database, ec);
+  StateDatabaseOwner owner(database);
   auto store = common::store::DomainStatusStore::open(database);
   if (!store) return std::unexpected(store.error());
   if (auto st = (*store)->set(report.domain, report.tenant, report.verified(), details,
@@ -318,8 +317,7 @@ common::Status record(const mta::MtaConfig& config, const Report& report, const 
       !st) {
     return st;
   }
-  store->reset();  // closed (and the WAL checkpointed) before the file changes owner
-  if (!existed) warnings->push_back(give_to_service_user(database));
+  store->reset();  // closed (and the WAL checkpointed) before `owner` gives the file away
   for (const auto& w : *warnings) {
     if (!w.empty()) std::fprintf(stderr, "stampctl domain: warning: %s\n", w.c_str());
   }

@@ -14,6 +14,7 @@
 #include "ctl/command_words.h"
 #include "ctl/control_client.h"
 #include "ctl/queue_command.h"
+#include "ctl/service_user.h"
 #include "ctl/tenant_file_editor.h"
 #include "mta/mta_config_loader.h"
 
@@ -80,6 +81,7 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
     return failed("operator.domain and operator.from_address must be set in " + config.file.string() +
                   ": the confirmation is mailed from the operator's address");
   }
+  StateDatabaseOwner owner(config.state.database);
   auto store = SenderConfirmationStore::open(config.state.database);
   if (!store) return failed(store.error().message);
   auto made = (*store)->create(tenant->name, address, static_cast<std::int64_t>(inv.expiry_hours) * 3600);
@@ -105,6 +107,7 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
 
 int cmd_confirm(const Invocation& inv, const mta::MtaConfig& config) {
   const std::string& token = inv.args.front();
+  StateDatabaseOwner owner(config.state.database);
   auto store = SenderConfirmationStore::open(config.state.database);
   if (!store) return failed(store.error().message);
   auto redeemed = (*store)->redeem(token);

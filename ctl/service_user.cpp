@@ -1,6 +1,8 @@
 // Looking up the `stamp` user and chowning to it. See service_user.h.
 #include "ctl/service_user.h"
 
+#include <cstdio>
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +48,23 @@ common::Result<std::vector<std::string>> make_service_directories(
     }
   }
   return warnings;
+}
+
+StateDatabaseOwner::StateDatabaseOwner(std::filesystem::path database) : database_(std::move(database)) {
+  std::error_code ec;
+  existed_ = std::filesystem::exists(database_, ec);
+}
+
+StateDatabaseOwner::~StateDatabaseOwner() {
+  if (existed_) return;
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::path file = database_.string() + suffix;
+    if (!std::filesystem::exists(file, ec)) continue;
+    if (std::string warning = give_to_service_user(file); !warning.empty()) {
+      std::fprintf(stderr, "stampctl: warning: %s\n", warning.c_str());
+    }
+  }
 }
 
 }  // namespace ctl

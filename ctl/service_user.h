@@ -37,4 +37,21 @@ std::string give_to_service_user(const std::filesystem::path& path);
 common::Result<std::vector<std::string>> make_service_directories(
     const std::filesystem::path& directory, mode_t mode);
 
+// Declare one before opening the state database: when stampctl is the one that
+// creates it (the daemons never ran yet), the file is given to the service user
+// as this goes away, so a database made by root does not lock stamp-mta out.
+// Declare it before the store, so the connection is closed (and the WAL gone)
+// first. Warnings go to stderr.
+class StateDatabaseOwner {
+ public:
+  explicit StateDatabaseOwner(std::filesystem::path database);
+  ~StateDatabaseOwner();
+  StateDatabaseOwner(const StateDatabaseOwner&) = delete;
+  StateDatabaseOwner& operator=(const StateDatabaseOwner&) = delete;
+
+ private:
+  std::filesystem::path database_;
+  bool existed_;
+};
+
 }  // namespace ctl
