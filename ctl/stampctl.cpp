@@ -19,6 +19,7 @@
 #include "ctl/queue_command.h"
 #include "ctl/sender_command.h"
 #include "ctl/suppression_command.h"
+#include "ctl/webhook_command.h"
 
 namespace {
 
@@ -38,6 +39,8 @@ void usage(FILE* out) {
                "                     (stampctl sender --help)\n"
                "  bounces ...        look up the bounces stored for an address, with their reports\n"
                "                     (stampctl bounces --help)\n"
+               "  webhooks ...       list stamp-bounced's webhook events, retry one it gave up on\n"
+               "                     (stampctl webhooks --help)\n"
                "  suppression ...    list, add or remove a tenant's suppressed recipients\n"
                "                     (stampctl suppression --help)\n");
 }
@@ -112,6 +115,8 @@ int main(int argc, char** argv) {
   if (command == "queue") return ctl::run_queue_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "bounces")
     return ctl::run_bounce_command(std::vector<std::string>(argv + 2, argv + argc));
+  if (command == "webhooks")
+    return ctl::run_webhook_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "sender")
     return ctl::run_sender_command(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "suppression")

@@ -295,6 +295,18 @@ class BouncedTest(OutboundTestCase):
         abandoned = self.bounced.wait_for_event("webhook.abandoned")[0]
         self.assertIn("private", " ".join(str(v) for v in abandoned.values()))
         self.assertEqual(receiver.requests(), [])
+        # The operator sees it, and can give it a second chance (refused again here: still private).
+        listed = json.loads(self.mta.stampctl("webhooks", "list", "--state", "abandoned", "--json").stdout)
+        self.assertTrue(listed)
+        event = listed[0]
+        self.assertEqual((event["tenant"], event["state"], event["attempts"]), (TENANT, "abandoned", 1))
+        self.assertIn("private", event["last_error"])
+        count = len(self.bounced.events("webhook.abandoned"))
+        self.mta.stampctl("webhooks", "retry", str(event["id"]))
+        self.bounced.wait_for_event("webhook.abandoned", count=count + 1)
+        again = json.loads(self.mta.stampctl("webhooks", "list", "--json").stdout)
+        self.assertEqual([e["attempts"] for e in again if e["id"] == event["id"]], [2])
+        self.assertNotEqual(self.mta.stampctl("webhooks", "retry", "999999", check=False).returncode, 0)
 
     def test_webhooks_pending_over_a_restart_are_delivered(self):
         port = free_port()
