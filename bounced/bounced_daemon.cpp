@@ -15,6 +15,7 @@
 #include "common/base/service_notify.h"
 #include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
+#include "common/smtp/graceful_shutdown.h"
 #include "common/smtp/smtp_server.h"
 #include "common/tls/tls_context.h"
 #include "common/verp/verp_key_file.h"
@@ -154,50 +155,22 @@ int run_bounced(const std::filesystem::path& config_file, bool check_only) {
     if (auto st = server.listen(listener); !st) return fail_startup(st.error().message);
   }
   dispatcher.start();
-  bool stopping = false;
+  common::smtp::GracefulShutdown shutdown(
+      **loop, server, [&](std::function<void()> done) { dispatcher.stop(std::move(done)); },
+      "stopping: finishing sessions and webhooks in progress", kShutdownGrace);
+  shutdown.install();
   // Delivery webhooks: stamp-mta's message log is looked at every second.
-  std::function<void()> poll_deliveries = [&] {
+  (*loop)->run_every(kDeliveryPollInterval, [&] {
+    if (shutdown.stopping()) return false;
     (*processor)->poll_deliveries();
-    (*loop)->run_after(kDeliveryPollInterval, [&] {
-      if (!stopping) poll_deliveries();
-    });
-  };
-
-  poll_deliveries();
+    return true;
+  });
   // Stored bounces older than bounce_store.retention go, at start and every hour.
-  std::function<void()> purge_bounces = [&] {
+  (*loop)->run_every(kPurgeInterval, [&] {
+    if (shutdown.stopping()) return false;
     (*processor)->purge_old_bounces();
-    (*loop)->run_after(kPurgeInterval, [&] {
-      if (!stopping) purge_bounces();
-    });
-  };
-  purge_bounces();
-  int parts_running = 2;  // the SMTP server and the dispatcher
-  auto part_stopped = [&] {
-    if (--parts_running == 0) (*loop)->stop();
-  };
-  auto stop = [&](const char* signal_name) {
-    if (stopping) {
-      common::log::info("shutdown_forced").kv("signal", signal_name);
-      server.abort_connections();
-      (*loop)->stop();
-      return;
-    }
-    stopping = true;
-    common::service::notify_stopping("stopping: finishing sessions and webhooks in progress");
-    common::log::info("shutdown")
-        .kv("signal", signal_name)
-        .kv("connections", server.connection_count());
-    dispatcher.stop(part_stopped);
-    server.shutdown(part_stopped);
-    (*loop)->run_after(kShutdownGrace, [&] {
-      common::log::info("shutdown_grace_expired").kv("connections", server.connection_count());
-      server.abort_connections();
-      (*loop)->stop();
-    });
-  };
-  (void)(*loop)->on_signal(SIGTERM, [&] { stop("SIGTERM"); });
-  (void)(*loop)->on_signal(SIGINT, [&] { stop("SIGINT"); });
+    return true;
+  });
   (void)(*loop)->on_signal(SIGHUP, [&] {
     // Tenants, accept_addresses and policies reload in place; listeners, SMTP
     // limits, TLS and webhook settings need a restart.

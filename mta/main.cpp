@@ -12,6 +12,7 @@
 #include "common/base/service_notify.h"
 #include "common/dns/unbound_resolver.h"
 #include "common/event/event_loop.h"
+#include "common/smtp/graceful_shutdown.h"
 #include "common/smtp/smtp_server.h"
 #include "common/store/domain_status_store.h"
 #include "common/store/suppression_store.h"
@@ -191,31 +192,10 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   }
   for (const auto& id : (*spool)->recover()) delivery->enqueue(id);
 
-  bool stopping = false;
-  int parts_running = 2;  // the SMTP server and the delivery agent
-  auto part_stopped = [&] {
-    if (--parts_running == 0) (*loop)->stop();
-  };
-  auto stop = [&](const char* signal_name) {
-    if (stopping) {
-      common::log::info("shutdown_forced").kv("signal", signal_name);
-      server.abort_connections();
-      (*loop)->stop();
-      return;
-    }
-    stopping = true;
-    common::service::notify_stopping("stopping: finishing sessions in progress");
-    common::log::info("shutdown").kv("signal", signal_name).kv("connections", server.connection_count());
-    delivery->stop(part_stopped);
-    server.shutdown(part_stopped);
-    (*loop)->run_after(kShutdownGrace, [&] {
-      common::log::info("shutdown_grace_expired").kv("connections", server.connection_count());
-      server.abort_connections();
-      (*loop)->stop();
-    });
-  };
-  (void)(*loop)->on_signal(SIGTERM, [&] { stop("SIGTERM"); });
-  (void)(*loop)->on_signal(SIGINT, [&] { stop("SIGINT"); });
+  common::smtp::GracefulShutdown shutdown(
+      **loop, server, [&](std::function<void()> done) { delivery->stop(std::move(done)); },
+      "stopping: finishing sessions in progress", kShutdownGrace);
+  shutdown.install();
   // Tenants and delivery policy reload in place; listeners, SMTP limits and TLS
   // certificates need a restart. Returns what went wrong, or "".
   std::shared_ptr<const mta::MtaConfig> current = std::make_shared<const mta::MtaConfig>(config);
@@ -237,12 +217,11 @@ int run(const mta::MtaConfig& config, const std::string& config_file) {
   };
   (void)(*loop)->on_signal(SIGHUP, [&] { (void)reload(); });
   // The message log keeps state.retention (45 days by default): pruned at start and every hour.
-  std::function<void()> prune_message_log = [&] {
+  (*loop)->run_every(kPruneInterval, [&] {
     const auto before = static_cast<std::int64_t>(std::time(nullptr)) - current->state.retention.count();
     message_log->purge(mta::PurgeBefore{before});
-    (*loop)->run_after(kPruneInterval, [&] { prune_message_log(); });
-  };
-  prune_message_log();
+    return true;
+  });
   (*control)->add_command("reload", [&](const std::vector<std::string>& args, mta::ControlServer::Reply reply) {
     if (!args.empty()) return reply("error reload takes no arguments");
     std::string problem = reload();

@@ -71,6 +71,11 @@ void EventLoop::run_after(std::chrono::milliseconds delay, std::function<void()>
   timers_.push_back(std::move(timer));
 }
 
+void EventLoop::run_every(std::chrono::milliseconds interval, std::function<bool()> fn) {
+  if (!fn()) return;
+  run_after(interval, [this, interval, fn = std::move(fn)]() mutable { run_every(interval, std::move(fn)); });
+}
+
 void EventLoop::on_timer(evutil_socket_t, short, void* arg) noexcept {
   auto* timer = static_cast<Timer*>(arg);
   EventLoop* loop = timer->loop;

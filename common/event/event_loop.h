@@ -38,6 +38,9 @@ class EventLoop {
 
   // Loop thread only: runs `fn` once after `delay`.
   void run_after(std::chrono::milliseconds delay, std::function<void()> fn);
+  // Loop thread only: runs `fn` now, then every `interval` for as long as it
+  // returns true (periodic housekeeping: polls, retention purges).
+  void run_every(std::chrono::milliseconds interval, std::function<bool()> fn);
 
   // Runs `fn` on the loop whenever `signo` arrives (SIGTERM, SIGINT, SIGHUP).
   Status on_signal(int signo, std::function<void()> fn);
