@@ -11,19 +11,16 @@
 #include "common/base/quoting.h"
 #include "common/base/time_format.h"
 #include "common/store/state_database.h"
+#include "ctl/command_support.h"
 #include "ctl/command_words.h"
 #include "ctl/queue_command.h"
 #include "ctl/service_user.h"
-#include "mta/mta_config_loader.h"
 
 namespace ctl {
 namespace {
 
 using common::store::column_text;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 10000;
 
@@ -34,16 +31,7 @@ constexpr const char* kSelect =
     "SELECT id, bounced_at, tenant, stream, email, class, type, reason, status, queue_id, message_id, diagnostic, "
     "report_id FROM bounce ";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "stampctl bounces: %s\n", message.c_str());
-  print_bounce_usage(stderr);
-  return kExitUsage;
-}
-
-int failed(const std::string& message) {
-  std::fprintf(stderr, "stampctl bounces: %s\n", message.c_str());
-  return kExitFailed;
-}
+const CommandErrors kErrors{"bounces", print_bounce_usage};
 
 std::string row_json(sqlite3_stmt* s) {
   std::string out = "{";
@@ -84,30 +72,27 @@ void print_bounce_usage(std::FILE* out) {
 
 int run_bounce_command(const std::vector<std::string>& words) {
   auto parsed = parse_command_words(words, {"--config", "--tenant", "--limit"}, {"--json"});
-  if (!parsed) return usage_error(parsed.error());
+  if (!parsed) return kErrors.usage_error(parsed.error());
   if (parsed->help) {
     print_bounce_usage(stdout);
     return kExitOk;
   }
   std::filesystem::path config_file = parsed->value("--config").value_or(kDefaultMtaConfig);
   const std::string& sub = parsed->subcommand;
-  if (sub != "list" && sub != "show") return usage_error("unknown subcommand " + common::escape_controls(sub));
-  if (parsed->args.size() != 1) return usage_error(sub + " takes one argument");
+  if (sub != "list" && sub != "show") return kErrors.usage_error("unknown subcommand " + common::escape_controls(sub));
+  if (parsed->args.size() != 1) return kErrors.usage_error(sub + " takes one argument");
   std::size_t limit = kDefaultLimit;
   if (auto text = parsed->value("--limit")) {
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
     if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit) {
-      return usage_error("--limit takes 1 to " + std::to_string(kMaxLimit));
+      return kErrors.usage_error("--limit takes 1 to " + std::to_string(kMaxLimit));
     }
   }
-  auto load = mta::load_mta_config(config_file);
-  if (!load.config) {
-    for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
-    return kExitFailed;
-  }
-  StateDatabaseOwner owner(load.config->state.database);
-  auto db = common::store::open_state_database(load.config->state.database, "state database");
-  if (!db) return failed(db.error().message);
+  auto config = load_config_or_report(config_file, kErrors);
+  if (!config) return kExitFailed;
+  StateDatabaseOwner owner(config->state.database);
+  auto db = common::store::open_state_database(config->state.database, "state database");
+  if (!db) return kErrors.failed(db.error().message);
   if (!has_bounce_table(db->get())) {
     std::printf(parsed->flag("--json") ? "[]\n" : "No bounces stored (stamp-bounced has not run on this database).\n");
     return kExitOk;
@@ -115,16 +100,16 @@ int run_bounce_command(const std::vector<std::string>& words) {
 
   if (sub == "list") {
     const std::string email = common::ascii_lower(parsed->args.front());
-    if (!common::plausible_email(email)) return usage_error("not an e-mail address: " + common::escape_controls(email));
+    if (!common::plausible_email(email)) return kErrors.usage_error("not an e-mail address: " + common::escape_controls(email));
     const auto tenant = parsed->value("--tenant");
     std::string sql = std::string(kSelect) + "WHERE email = ?1" + (tenant ? " AND tenant = ?2" : "") +
                       " ORDER BY bounced_at DESC, id DESC LIMIT " + std::to_string(limit);
     auto s = common::store::prepare(db->get(), sql.c_str(), "bounces");
-    if (!s) return failed(s.error().message);
-    if (auto st = common::store::bind_text(db->get(), s->get(), 1, email, "bounces"); !st) return failed(st.error().message);
+    if (!s) return kErrors.failed(s.error().message);
+    if (auto st = common::store::bind_text(db->get(), s->get(), 1, email, "bounces"); !st) return kErrors.failed(st.error().message);
     if (tenant) {
       if (auto st = common::store::bind_text(db->get(), s->get(), 2, *tenant, "bounces"); !st) {
-        return failed(st.error().message);
+        return kErrors.failed(st.error().message);
       }
     }
     std::string out;
@@ -146,11 +131,11 @@ int run_bounce_command(const std::vector<std::string>& words) {
   std::int64_t id = 0;
   const std::string& text = parsed->args.front();
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id < 1) return usage_error("show takes a bounce id");
+  if (ec != std::errc() || end != text.data() + text.size() || id < 1) return kErrors.usage_error("show takes a bounce id");
   auto s = common::store::prepare(db->get(), (std::string(kSelect) + "WHERE id = ?1").c_str(), "bounces");
-  if (!s) return failed(s.error().message);
+  if (!s) return kErrors.failed(s.error().message);
   sqlite3_bind_int64(s->get(), 1, id);
-  if (sqlite3_step(s->get()) != SQLITE_ROW) return failed("no bounce " + text);
+  if (sqlite3_step(s->get()) != SQLITE_ROW) return kErrors.failed("no bounce " + text);
   const std::int64_t report_id = sqlite3_column_int64(s->get(), 12);
   if (parsed->flag("--json")) {
     std::printf("%s\n", row_json(s->get()).c_str());
@@ -158,7 +143,7 @@ int run_bounce_command(const std::vector<std::string>& words) {
   }
   std::fputs(row_text(s->get()).c_str(), stdout);
   auto raw = common::store::prepare(db->get(), "SELECT raw, size, truncated FROM bounce_report WHERE id = ?1", "bounces");
-  if (!raw) return failed(raw.error().message);
+  if (!raw) return kErrors.failed(raw.error().message);
   sqlite3_bind_int64(raw->get(), 1, report_id);
   if (sqlite3_step(raw->get()) == SQLITE_ROW) {
     const void* bytes = sqlite3_column_blob(raw->get(), 0);

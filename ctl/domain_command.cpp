@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "ctl/command_support.h"
 #include "ctl/command_words.h"
 #include "common/base/ascii.h"
 #include "common/config/map_reader.h"
@@ -21,16 +22,11 @@
 #include "ctl/queue_command.h"
 #include "ctl/service_user.h"
 #include "ctl/tenant_file_editor.h"
-#include "mta/mta_config_loader.h"
 
 namespace ctl {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 constexpr std::string_view kSelectorPrefix = "stamp";
 constexpr std::string_view kDefaultReturnPathLabel = "pm-bounces.";
@@ -65,20 +61,7 @@ constexpr Subcommand kSubcommands[] = {
     {"verify", false, false, cmd_verify},
 };
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "stampctl domain: %s\n", message.c_str());
-  print_domain_usage(stderr);
-  return kExitUsage;
-}
-
-int failed(const std::string& message) {
-  std::fprintf(stderr, "stampctl domain: %s\n", message.c_str());
-  return kExitFailed;
-}
-
-void warn(const std::string& message) {
-  if (!message.empty()) std::fprintf(stderr, "stampctl domain: warning: %s\n", message.c_str());
-}
+const CommandErrors kErrors{"domain", print_domain_usage};
 
 fs::path absolute_path(const fs::path& path) {
   std::error_code ec;
@@ -134,7 +117,7 @@ common::Result<NewKey> create_key(const mta::MtaConfig& config, const std::strin
   const fs::path directory = absolute_path(config.file).parent_path() / kKeyDirectory / domain;
   auto warnings = make_service_directories(directory, kKeyDirectoryMode);
   if (!warnings) return std::unexpected(warnings.error());
-  for (const auto& w : *warnings) warn(w);
+  for (const auto& w : *warnings) kErrors.warn(w);
   auto selector = choose_selector(directory, taken);
   if (!selector) return common::fail("no free selector for today in " + directory.string());
   auto pair = generate_dkim_key(algorithm);
@@ -144,7 +127,7 @@ common::Result<NewKey> create_key(const mta::MtaConfig& config, const std::strin
   if (auto st = write_file_atomically(key.file, pair->private_pem, options); !st) {
     return std::unexpected(st.error());
   }
-  warn(give_to_service_user(key.file));
+  kErrors.warn(give_to_service_user(key.file));
   return key;
 }
 
@@ -185,7 +168,7 @@ void mark_pending(const mta::MtaConfig& config, const std::string& domain,
   auto store = common::store::DomainStatusStore::open(config.state.database);
   common::Status st = store ? (*store)->set_pending(domain, tenant)
                             : common::Status(std::unexpected(store.error()));
-  if (!st) warn("cannot reset the verification state: " + st.error().message);
+  if (!st) kErrors.warn("cannot reset the verification state: " + st.error().message);
 }
 
 void print_setup(const Invocation& inv, const DomainSetup& setup) {
@@ -196,40 +179,40 @@ void print_setup(const Invocation& inv, const DomainSetup& setup) {
 int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   const std::string domain = common::ascii_lower(inv.args.front());
   if (!common::config::is_domain_name(domain)) {
-    return usage_error("not a domain name: " + inv.args.front());
+    return kErrors.usage_error("not a domain name: " + inv.args.front());
   }
   const std::string return_path =
       inv.return_path ? common::ascii_lower(*inv.return_path) : std::string(kDefaultReturnPathLabel) + domain;
   if (!common::config::is_domain_name(return_path) || !return_path.ends_with("." + domain)) {
-    return usage_error("--return-path must be a subdomain of " + domain + ", like " +
+    return kErrors.usage_error("--return-path must be a subdomain of " + domain + ", like " +
                        std::string(kDefaultReturnPathLabel) + domain);
   }
   auto tenant = std::find_if(config.tenants.begin(), config.tenants.end(),
                              [&](const auto& t) { return t.name == *inv.tenant; });
   if (tenant == config.tenants.end()) {
-    return failed("no tenant " + *inv.tenant + " (no file " +
+    return kErrors.failed("no tenant " + *inv.tenant + " (no file " +
                   (absolute_path(config.file).parent_path() / "tenants.d" / *inv.tenant).string() +
                   ".yaml)");
   }
   if (auto owner = find_domain(config, domain)) {
-    return failed(domain + " is already configured for tenant " + owner->tenant->name + " (" +
+    return kErrors.failed(domain + " is already configured for tenant " + owner->tenant->name + " (" +
                   owner->tenant->file.string() + ")");
   }
   const std::string& bounce_domain = config.operator_config.bounce_domain;
   if (bounce_domain.empty()) {
-    return failed("operator.bounce_domain is not set in " + config.file.string() +
+    return kErrors.failed("operator.bounce_domain is not set in " + config.file.string() +
                   ": it is what the Return-Path CNAME points at");
   }
 
   auto key = create_key(config, domain, {});
-  if (!key) return failed(key.error().message);
+  if (!key) return kErrors.failed(key.error().message);
   const std::string key_entry = key_file_entry(key->file, tenant->file);
   std::optional<NewKey> ed_key;
   if (inv.ed25519) {
     auto made = create_key(config, domain, {key->selector}, DkimAlgorithm::Ed25519);
     if (!made) {
       ::unlink(key->file.c_str());
-      return failed(made.error().message);
+      return kErrors.failed(made.error().message);
     }
     ed_key = std::move(*made);
   }
@@ -252,7 +235,7 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   if (!edited) {
     ::unlink(key->file.c_str());  // nothing refers to it; the error below is what matters
     if (ed_key) ::unlink(ed_key->file.c_str());
-    return failed(edited.error().message);
+    return kErrors.failed(edited.error().message);
   }
   mark_pending(config, domain, tenant->name);
 
@@ -278,13 +261,13 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
 int cmd_rotate_key(const Invocation& inv, const mta::MtaConfig& config) {
   const std::string domain = common::ascii_lower(inv.args.front());
   auto owner = find_domain(config, domain);
-  if (!owner) return failed(domain + " is not configured for any tenant");
+  if (!owner) return kErrors.failed(domain + " is not configured for any tenant");
   const mta::TenantDomain& current = *owner->domain;
   std::vector<std::string> taken{current.dkim.selector};
   if (current.previous_dkim) taken.push_back(current.previous_dkim->selector);
 
   auto key = create_key(config, domain, taken);
-  if (!key) return failed(key.error().message);
+  if (!key) return kErrors.failed(key.error().message);
   const fs::path& tenant_file = owner->tenant->file;
   const std::string key_entry = key_file_entry(key->file, tenant_file);
   common::Status edited = edit_tenant_file(tenant_file, [&](YAML::Node& root) -> common::Status {
@@ -302,7 +285,7 @@ int cmd_rotate_key(const Invocation& inv, const mta::MtaConfig& config) {
   });
   if (!edited) {
     ::unlink(key->file.c_str());
-    return failed(edited.error().message);
+    return kErrors.failed(edited.error().message);
   }
 
   DomainSetup setup;
@@ -325,7 +308,7 @@ int cmd_verify(const Invocation& inv, const mta::MtaConfig& config) {
 // Options may come anywhere; the first other word is the subcommand.
 std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv) {
   auto parsed = parse_command_words(words, {"--config", "--tenant", "--return-path"}, {"--json", "--ed25519"});
-  if (!parsed) return usage_error(parsed.error());
+  if (!parsed) return kErrors.usage_error(parsed.error());
   if (parsed->help) {
     print_domain_usage(stdout);
     return kExitOk;
@@ -363,25 +346,20 @@ int run_domain_command(const std::vector<std::string>& words) {
   Invocation inv;
   if (auto done = parse(words, inv)) return *done;
   const Subcommand* command = find_subcommand(kSubcommands, inv.subcommand);
-  if (command == nullptr) return usage_error("unknown subcommand " + inv.subcommand);
-  if (inv.args.empty()) return usage_error(inv.subcommand + ": a domain name is needed");
-  if (inv.args.size() > 1) return usage_error(inv.subcommand + ": too many arguments");
+  if (command == nullptr) return kErrors.usage_error("unknown subcommand " + inv.subcommand);
+  if (inv.args.empty()) return kErrors.usage_error(inv.subcommand + ": a domain name is needed");
+  if (inv.args.size() > 1) return kErrors.usage_error(inv.subcommand + ": too many arguments");
   if (inv.tenant && !command->takes_tenant) {
-    return usage_error(inv.subcommand + ": --tenant is for add");
+    return kErrors.usage_error(inv.subcommand + ": --tenant is for add");
   }
-  if (command->takes_tenant && !inv.tenant) return usage_error(inv.subcommand + ": --tenant T is needed");
+  if (command->takes_tenant && !inv.tenant) return kErrors.usage_error(inv.subcommand + ": --tenant T is needed");
   if (inv.return_path && !command->takes_return_path) {
-    return usage_error(inv.subcommand + ": --return-path is for add");
+    return kErrors.usage_error(inv.subcommand + ": --return-path is for add");
   }
 
-  auto load = mta::load_mta_config(inv.config);
-  if (!load.config) {
-    for (const auto& problem : load.problems) {
-      std::fprintf(stderr, "%s\n", problem.to_string().c_str());
-    }
-    return failed("fix " + inv.config.string() + " first");
-  }
-  return command->run(inv, *load.config);
+  auto config = load_config_or_report(inv.config, kErrors);
+  if (!config) return kErrors.failed("fix " + inv.config.string() + " first");
+  return command->run(inv, *config);
 }
 
 }  // namespace ctl

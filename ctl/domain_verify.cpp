@@ -22,6 +22,7 @@
 #include "common/base/quoting.h"
 #include "common/dns/blocking_resolver.h"
 #include "common/store/domain_status_store.h"
+#include "ctl/command_support.h"
 #include "ctl/dkim_key.h"
 #include "ctl/service_user.h"
 #include "ctl/spf_checker.h"
@@ -33,8 +34,6 @@ using common::dns::BlockingResolver;
 using common::dns::Outcome;
 using common::dns::RecordAnswer;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 constexpr mode_t kStateDirectoryMode = 0750;
 constexpr std::size_t kMaxShownLength = 200;  // of a DNS value repeated in a message
 constexpr std::size_t kCheckNameWidth = 20;

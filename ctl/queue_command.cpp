@@ -7,20 +7,16 @@
 #include <optional>
 #include <string_view>
 
+#include "ctl/command_support.h"
 #include "ctl/command_words.h"
 #include "ctl/control_client.h"
 #include "ctl/queue_render.h"
 #include "ctl/queue_view.h"
-#include "mta/mta_config_loader.h"
 #include "mta/queue/fs_spool.h"
 #include "mta/queue/queue_id.h"
 
 namespace ctl {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 struct Invocation {
   std::filesystem::path config = kDefaultMtaConfig;
@@ -48,11 +44,7 @@ constexpr Subcommand kSubcommands[] = {
     {"release", 1, 1, false, cmd_control}, {"delete", 1, 1, false, cmd_control},
 };
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "stampctl queue: %s\n", message.c_str());
-  print_queue_usage(stderr);
-  return kExitUsage;
-}
+const CommandErrors kErrors{"queue", print_queue_usage};
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -135,7 +127,7 @@ int cmd_control(const Invocation& inv) {
 // Options may come anywhere; the first other word is the subcommand.
 std::optional<int> parse(const std::vector<std::string>& words, Invocation& inv) {
   auto parsed = parse_command_words(words, {"--config"}, {"--json"});
-  if (!parsed) return usage_error(parsed.error());
+  if (!parsed) return kErrors.usage_error(parsed.error());
   if (parsed->help) {
     print_queue_usage(stdout);
     return kExitOk;
@@ -168,13 +160,13 @@ int run_queue_command(const std::vector<std::string>& words) {
   Invocation inv;
   if (auto done = parse(words, inv)) return *done;
   const Subcommand* command = find_subcommand(kSubcommands, inv.subcommand);
-  if (command == nullptr) return usage_error("unknown subcommand " + inv.subcommand);
+  if (command == nullptr) return kErrors.usage_error("unknown subcommand " + inv.subcommand);
   if (inv.args.size() < command->min_args)
-    return usage_error(inv.subcommand + ": a queue id is needed");
+    return kErrors.usage_error(inv.subcommand + ": a queue id is needed");
   if (inv.args.size() > command->max_args)
-    return usage_error(inv.subcommand + ": too many arguments");
+    return kErrors.usage_error(inv.subcommand + ": too many arguments");
   if (inv.json && !command->json)
-    return usage_error(inv.subcommand + ": --json is for list and show");
+    return kErrors.usage_error(inv.subcommand + ": --json is for list and show");
   // Before anything else: an id becomes a file name and a control request.
   for (const auto& id : inv.args) {
     if (!mta::is_queue_id(id)) {
@@ -185,15 +177,9 @@ int run_queue_command(const std::vector<std::string>& words) {
     }
   }
 
-  auto load = mta::load_mta_config(inv.config);
-  if (!load.config) {
-    for (const auto& problem : load.problems)
-      std::fprintf(stderr, "%s\n", problem.to_string().c_str());
-    if (load.problems.empty())
-      std::fprintf(stderr, "stampctl queue: cannot load %s\n", inv.config.c_str());
-    return kExitFailed;
-  }
-  inv.spool = load.config->queue.directory;
+  auto config = load_config_or_report(inv.config, kErrors);
+  if (!config) return kExitFailed;
+  inv.spool = config->queue.directory;
   return command->run(inv);
 }
 

@@ -11,21 +11,17 @@
 #include "common/base/quoting.h"
 #include "common/base/time_format.h"
 #include "common/store/sender_confirmation_store.h"
+#include "ctl/command_support.h"
 #include "ctl/command_words.h"
 #include "ctl/control_client.h"
 #include "ctl/queue_command.h"
 #include "ctl/service_user.h"
 #include "ctl/tenant_file_editor.h"
-#include "mta/mta_config_loader.h"
 
 namespace ctl {
 namespace {
 
 using common::store::SenderConfirmationStore;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 constexpr int kDefaultExpiryHours = 48;
 constexpr int kMaxExpiryHours = 30 * 24;
@@ -38,16 +34,7 @@ struct Invocation {
   std::vector<std::string> args;
 };
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "stampctl sender: %s\n", message.c_str());
-  print_sender_usage(stderr);
-  return kExitUsage;
-}
-
-int failed(const std::string& message) {
-  std::fprintf(stderr, "stampctl sender: %s\n", message.c_str());
-  return kExitFailed;
-}
+const CommandErrors kErrors{"sender", print_sender_usage};
 
 std::filesystem::path control_socket(const mta::MtaConfig& config) { return config.queue.directory / "control.sock"; }
 
@@ -66,11 +53,11 @@ bool lists_sender(const mta::TenantConfig& tenant, const std::string& address) {
 int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   const std::string& address = inv.args.front();
   if (!common::plausible_email(address)) {
-    return usage_error("not a plain e-mail address: " + common::escape_controls(address));
+    return kErrors.usage_error("not a plain e-mail address: " + common::escape_controls(address));
   }
   const mta::TenantConfig* tenant = find_tenant(config, inv.tenant);
   if (!tenant) {
-    return failed("no tenant " + common::escape_controls(inv.tenant) + " in " + config.file.string());
+    return kErrors.failed("no tenant " + common::escape_controls(inv.tenant) + " in " + config.file.string());
   }
   if (lists_sender(*tenant, address)) {
     std::printf("%s is already a verified sender of %s\n", address.c_str(), tenant->name.c_str());
@@ -78,14 +65,14 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   }
   const mta::OperatorConfig& op = config.operator_config;
   if (op.domain.empty() || op.from_address.empty()) {
-    return failed("operator.domain and operator.from_address must be set in " + config.file.string() +
+    return kErrors.failed("operator.domain and operator.from_address must be set in " + config.file.string() +
                   ": the confirmation is mailed from the operator's address");
   }
   StateDatabaseOwner owner(config.state.database);
   auto store = SenderConfirmationStore::open(config.state.database);
-  if (!store) return failed(store.error().message);
+  if (!store) return kErrors.failed(store.error().message);
   auto made = (*store)->create(tenant->name, address, static_cast<std::int64_t>(inv.expiry_hours) * 3600);
-  if (!made) return failed(made.error().message);
+  if (!made) return kErrors.failed(made.error().message);
 
   const std::string request = "sender-confirmation " + tenant->name + " " + address + " " + made->token + " " +
                               std::to_string(made->expires_at);
@@ -93,10 +80,10 @@ int cmd_add(const Invocation& inv, const mta::MtaConfig& config) {
   if (reply.kind != ControlReply::Kind::Ok) {
     (void)(*store)->cancel(made->token);  // never mailed: it must not confirm anything
     if (reply.kind == ControlReply::Kind::NotRunning) {
-      return failed("stamp-mta is not running (no control socket at " + control_socket(config).string() +
+      return kErrors.failed("stamp-mta is not running (no control socket at " + control_socket(config).string() +
                     "): start it, then run this again; the confirmation mail is sent by it");
     }
-    return failed("stamp-mta did not queue the confirmation mail: " + common::escape_controls(reply.text));
+    return kErrors.failed("stamp-mta did not queue the confirmation mail: " + common::escape_controls(reply.text));
   }
   std::printf("confirmation mail for %s (tenant %s) %s\n", address.c_str(), tenant->name.c_str(),
               common::escape_controls(reply.text).c_str());
@@ -109,15 +96,15 @@ int cmd_confirm(const Invocation& inv, const mta::MtaConfig& config) {
   const std::string& token = inv.args.front();
   StateDatabaseOwner owner(config.state.database);
   auto store = SenderConfirmationStore::open(config.state.database);
-  if (!store) return failed(store.error().message);
+  if (!store) return kErrors.failed(store.error().message);
   auto redeemed = (*store)->redeem(token);
-  if (!redeemed) return failed(redeemed.error().message);
-  if (!*redeemed) return failed(common::store::redeem_failure_text(redeemed->error()));
+  if (!redeemed) return kErrors.failed(redeemed.error().message);
+  if (!*redeemed) return kErrors.failed(common::store::redeem_failure_text(redeemed->error()));
   const auto& [tenant_name, address] = **redeemed;
   const mta::TenantConfig* tenant = find_tenant(config, tenant_name);
   if (!tenant) {
     (void)(*store)->unredeem(token);
-    return failed("the token names tenant " + tenant_name + ", which is no longer configured");
+    return kErrors.failed("the token names tenant " + tenant_name + ", which is no longer configured");
   }
   common::Status edited = edit_tenant_file(tenant->file, [&](YAML::Node& root) -> common::Status {
     const YAML::Node& read_only = root;
@@ -136,7 +123,7 @@ int cmd_confirm(const Invocation& inv, const mta::MtaConfig& config) {
   });
   if (!edited) {
     (void)(*store)->unredeem(token);  // nothing changed: the token may be used again
-    return failed(edited.error().message);
+    return kErrors.failed(edited.error().message);
   }
   std::printf("confirmed %s as a verified sender of %s (%s)\n", address.c_str(), tenant_name.c_str(),
               tenant->file.c_str());
@@ -149,7 +136,7 @@ int cmd_confirm(const Invocation& inv, const mta::MtaConfig& config) {
       std::printf("stamp-mta is not running; it reads the change when it starts\n");
       return kExitOk;
     default:
-      return failed("the tenant file is updated, but stamp-mta did not reload: " +
+      return kErrors.failed("the tenant file is updated, but stamp-mta did not reload: " +
                     common::escape_controls(reply.text) + " (fix that, then: systemctl reload stamp-mta)");
   }
 }
@@ -182,7 +169,7 @@ void print_sender_usage(std::FILE* out) {
 
 int run_sender_command(const std::vector<std::string>& words) {
   auto parsed = parse_command_words(words, {"--config", "--tenant", "--expires"}, {});
-  if (!parsed) return usage_error(parsed.error());
+  if (!parsed) return kErrors.usage_error(parsed.error());
   if (parsed->help) {
     print_sender_usage(stdout);
     return kExitOk;
@@ -194,25 +181,21 @@ int run_sender_command(const std::vector<std::string>& words) {
     auto [end, ec] = std::from_chars(expires->data(), expires->data() + expires->size(), inv.expiry_hours);
     if (ec != std::errc() || end != expires->data() + expires->size() || inv.expiry_hours < 1 ||
         inv.expiry_hours > kMaxExpiryHours) {
-      return usage_error("--expires takes hours, 1 to " + std::to_string(kMaxExpiryHours));
+      return kErrors.usage_error("--expires takes hours, 1 to " + std::to_string(kMaxExpiryHours));
     }
   }
   inv.subcommand = std::move(parsed->subcommand);
   inv.args = std::move(parsed->args);
   const Subcommand* command = find_subcommand(kSubcommands, inv.subcommand);
-  if (command == nullptr) return usage_error("unknown subcommand " + common::escape_controls(inv.subcommand));
-  if (inv.args.size() != 1) return usage_error(inv.subcommand + " takes one argument");
-  if (command->needs_tenant && inv.tenant.empty()) return usage_error("--tenant is required");
-  if (!command->needs_tenant && !inv.tenant.empty()) return usage_error("--tenant is for add");
-  if (parsed->value("--expires") && command->name != "add") return usage_error("--expires is for add");
+  if (command == nullptr) return kErrors.usage_error("unknown subcommand " + common::escape_controls(inv.subcommand));
+  if (inv.args.size() != 1) return kErrors.usage_error(inv.subcommand + " takes one argument");
+  if (command->needs_tenant && inv.tenant.empty()) return kErrors.usage_error("--tenant is required");
+  if (!command->needs_tenant && !inv.tenant.empty()) return kErrors.usage_error("--tenant is for add");
+  if (parsed->value("--expires") && command->name != "add") return kErrors.usage_error("--expires is for add");
 
-  auto load = mta::load_mta_config(inv.config);
-  if (!load.config) {
-    for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
-    if (load.problems.empty()) std::fprintf(stderr, "stampctl sender: cannot load %s\n", inv.config.c_str());
-    return kExitFailed;
-  }
-  return command->run(inv, *load.config);
+  auto config = load_config_or_report(inv.config, kErrors);
+  if (!config) return kExitFailed;
+  return command->run(inv, *config);
 }
 
 }  // namespace ctl

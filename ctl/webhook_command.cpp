@@ -10,10 +10,10 @@
 #include "common/base/quoting.h"
 #include "common/base/time_format.h"
 #include "common/store/state_database.h"
+#include "ctl/command_support.h"
 #include "ctl/command_words.h"
 #include "ctl/queue_command.h"
 #include "ctl/service_user.h"
-#include "mta/mta_config_loader.h"
 
 namespace ctl {
 namespace {
@@ -21,9 +21,6 @@ namespace {
 using common::store::bind_text;
 using common::store::column_text;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 10000;
 constexpr std::string_view kWhat = "webhook outbox";
@@ -36,16 +33,7 @@ constexpr const char* kRetry =
     "UPDATE webhook_outbox SET state = 'pending', next_attempt_at = ?2, created_at = ?2, finished_at = NULL "
     "WHERE id = ?1";
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "stampctl webhooks: %s\n", message.c_str());
-  print_webhook_usage(stderr);
-  return kExitUsage;
-}
-
-int failed(const std::string& message) {
-  std::fprintf(stderr, "stampctl webhooks: %s\n", message.c_str());
-  return kExitFailed;
-}
+const CommandErrors kErrors{"webhooks", print_webhook_usage};
 
 std::string row_json(sqlite3_stmt* s) {
   return "{\"id\":" + std::to_string(sqlite3_column_int64(s, 0)) + ",\"tenant\":" + common::json_quote(column_text(s, 1)) +
@@ -87,42 +75,39 @@ void print_webhook_usage(std::FILE* out) {
 
 int run_webhook_command(const std::vector<std::string>& words) {
   auto parsed = parse_command_words(words, {"--config", "--tenant", "--state", "--limit"}, {"--json"});
-  if (!parsed) return usage_error(parsed.error());
+  if (!parsed) return kErrors.usage_error(parsed.error());
   if (parsed->help) {
     print_webhook_usage(stdout);
     return kExitOk;
   }
   const std::string& sub = parsed->subcommand;
-  if (sub != "list" && sub != "retry") return usage_error("unknown subcommand " + common::escape_controls(sub));
-  if (sub == "list" && !parsed->args.empty()) return usage_error("list takes no argument");
-  if (sub == "retry" && parsed->args.size() != 1) return usage_error("retry takes one event id");
+  if (sub != "list" && sub != "retry") return kErrors.usage_error("unknown subcommand " + common::escape_controls(sub));
+  if (sub == "list" && !parsed->args.empty()) return kErrors.usage_error("list takes no argument");
+  if (sub == "retry" && parsed->args.size() != 1) return kErrors.usage_error("retry takes one event id");
   const auto state = parsed->value("--state");
   if (state && *state != "pending" && *state != "delivered" && *state != "abandoned") {
-    return usage_error("--state is pending, delivered or abandoned");
+    return kErrors.usage_error("--state is pending, delivered or abandoned");
   }
   std::size_t limit = kDefaultLimit;
   if (auto text = parsed->value("--limit"); text && (!parse_number(*text, limit) || limit < 1 || limit > kMaxLimit)) {
-    return usage_error("--limit takes 1 to " + std::to_string(kMaxLimit));
+    return kErrors.usage_error("--limit takes 1 to " + std::to_string(kMaxLimit));
   }
-  auto load = mta::load_mta_config(parsed->value("--config").value_or(kDefaultMtaConfig));
-  if (!load.config) {
-    for (const auto& problem : load.problems) std::fprintf(stderr, "%s\n", problem.to_string().c_str());
-    return kExitFailed;
-  }
-  StateDatabaseOwner owner(load.config->state.database);
-  auto db = common::store::open_state_database(load.config->state.database, "state database");
-  if (!db) return failed(db.error().message);
-  if (auto st = bounced::webhook::create_outbox_schema(db->get()); !st) return failed(st.error().message);
+  auto config = load_config_or_report(parsed->value("--config").value_or(kDefaultMtaConfig), kErrors);
+  if (!config) return kExitFailed;
+  StateDatabaseOwner owner(config->state.database);
+  auto db = common::store::open_state_database(config->state.database, "state database");
+  if (!db) return kErrors.failed(db.error().message);
+  if (auto st = bounced::webhook::create_outbox_schema(db->get()); !st) return kErrors.failed(st.error().message);
 
   if (sub == "retry") {
     std::int64_t id = 0;
-    if (!parse_number(parsed->args.front(), id) || id < 1) return usage_error("retry takes an event id");
+    if (!parse_number(parsed->args.front(), id) || id < 1) return kErrors.usage_error("retry takes an event id");
     auto s = common::store::prepare(db->get(), kRetry, kWhat);
-    if (!s) return failed(s.error().message);
+    if (!s) return kErrors.failed(s.error().message);
     sqlite3_bind_int64(s->get(), 1, id);
     sqlite3_bind_int64(s->get(), 2, static_cast<std::int64_t>(std::time(nullptr)));
-    if (sqlite3_step(s->get()) != SQLITE_DONE) return failed(std::string("retry: ") + sqlite3_errmsg(db->get()));
-    if (sqlite3_changes(db->get()) == 0) return failed("no webhook event " + parsed->args.front());
+    if (sqlite3_step(s->get()) != SQLITE_DONE) return kErrors.failed(std::string("retry: ") + sqlite3_errmsg(db->get()));
+    if (sqlite3_changes(db->get()) == 0) return kErrors.failed("no webhook event " + parsed->args.front());
     std::printf("event %lld is pending again; stamp-bounced sends it within a second\n", static_cast<long long>(id));
     return kExitOk;
   }
@@ -131,7 +116,7 @@ int run_webhook_command(const std::vector<std::string>& words) {
   std::string sql = std::string(kSelect) + " WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR state = ?2)" +
                     " ORDER BY id DESC LIMIT " + std::to_string(limit);
   auto s = common::store::prepare(db->get(), sql.c_str(), kWhat);
-  if (!s) return failed(s.error().message);
+  if (!s) return kErrors.failed(s.error().message);
   if (tenant) (void)bind_text(db->get(), s->get(), 1, *tenant, kWhat);
   if (state) (void)bind_text(db->get(), s->get(), 2, *state, kWhat);
   std::string out;
