@@ -1,7 +1,6 @@
 // `stampctl bounces`. See bounce_command.h.
 #include "ctl/bounce_command.h"
 
-#include <charconv>
 #include <ctime>
 #include <filesystem>
 
@@ -83,8 +82,7 @@ int run_bounce_command(const std::vector<std::string>& words) {
   if (parsed->args.size() != 1) return kErrors.usage_error(sub + " takes one argument");
   std::size_t limit = kDefaultLimit;
   if (auto text = parsed->value("--limit")) {
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit) {
+    if (!parse_whole_number(*text, limit) || limit < 1 || limit > kMaxLimit) {
       return kErrors.usage_error("--limit takes 1 to " + std::to_string(kMaxLimit));
     }
   }
@@ -130,8 +128,7 @@ int run_bounce_command(const std::vector<std::string>& words) {
 
   std::int64_t id = 0;
   const std::string& text = parsed->args.front();
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id < 1) return kErrors.usage_error("show takes a bounce id");
+  if (!parse_whole_number(text, id) || id < 1) return kErrors.usage_error("show takes a bounce id");
   auto s = common::store::prepare(db->get(), (std::string(kSelect) + "WHERE id = ?1").c_str(), "bounces");
   if (!s) return kErrors.failed(s.error().message);
   sqlite3_bind_int64(s->get(), 1, id);

@@ -3,6 +3,7 @@
 // loading stamp-mta's configuration with every problem printed.
 #pragma once
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -31,6 +32,13 @@ class CommandErrors {
   const char* noun_;
   void (*usage_)(std::FILE*);
 };
+
+// `text` as a whole decimal number (nothing before or after it).
+template <class Number>
+bool parse_whole_number(const std::string& text, Number& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
 
 // stamp-mta's configuration; nullopt after printing every problem (or that the
 // file could not be loaded) to stderr.

@@ -2,7 +2,6 @@
 #include "ctl/dkim_key.h"
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -12,6 +11,7 @@
 
 #include "common/base/base64.h"
 #include "common/base/owned.h"
+#include "common/tls/tls_context.h"
 
 namespace ctl {
 namespace {
@@ -22,30 +22,20 @@ using OwnedBio = common::Owned<BIO, &BIO_free_all>;
 void free_openssl_bytes(unsigned char* bytes) { OPENSSL_free(bytes); }  // a macro, not a function
 using OwnedOpensslBytes = common::Owned<unsigned char, &free_openssl_bytes>;
 
-// The newest OpenSSL error on the thread's queue, as text (the queue is emptied).
-std::string openssl_error() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
-
 common::Result<std::string> public_base64_of(EVP_PKEY* key) {
   if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519) {
     // RFC 8463 section 4.2: p= is the bare 32-byte public key, not SubjectPublicKeyInfo.
     unsigned char bytes[32];
     std::size_t length = sizeof bytes;
     if (EVP_PKEY_get_raw_public_key(key, bytes, &length) != 1 || length != sizeof bytes) {
-      return common::fail("cannot read the Ed25519 public key: " + openssl_error());
+      return common::fail("cannot read the Ed25519 public key: " + common::tls::last_openssl_error());
     }
     return common::base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), length));
   }
   unsigned char* raw = nullptr;
   int length = i2d_PUBKEY(key, &raw);
   OwnedOpensslBytes der(raw);
-  if (length <= 0) return common::fail("cannot encode the public key: " + openssl_error());
+  if (length <= 0) return common::fail("cannot encode the public key: " + common::tls::last_openssl_error());
   return common::base64_encode(
       std::string_view(reinterpret_cast<const char*>(der.get()), static_cast<std::size_t>(length)));
 }
@@ -58,18 +48,18 @@ common::Result<DkimKeyPair> generate_dkim_key(DkimAlgorithm algorithm) {
   OwnedPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, name, nullptr));
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
       (rsa && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), kDkimRsaBits) <= 0)) {
-    return common::fail(std::string("cannot set up ") + name + " key generation: " + openssl_error());
+    return common::fail(std::string("cannot set up ") + name + " key generation: " + common::tls::last_openssl_error());
   }
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) {
-    return common::fail(std::string("cannot generate an ") + name + " key: " + openssl_error());
+    return common::fail(std::string("cannot generate an ") + name + " key: " + common::tls::last_openssl_error());
   }
   OwnedPkey key(raw);
 
   OwnedBio bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
                                        nullptr) != 1) {
-    return common::fail("cannot encode the private key: " + openssl_error());
+    return common::fail("cannot encode the private key: " + common::tls::last_openssl_error());
   }
   char* pem = nullptr;
   long pem_length = BIO_get_mem_data(bio.get(), &pem);
@@ -88,10 +78,10 @@ common::Result<DkimKeyPair> generate_dkim_key(DkimAlgorithm algorithm) {
 
 common::Result<std::string> dkim_public_key_of(const std::filesystem::path& key_file) {
   OwnedBio bio(BIO_new_file(key_file.c_str(), "r"));
-  if (!bio) return common::fail("cannot read " + key_file.string() + ": " + openssl_error());
+  if (!bio) return common::fail("cannot read " + key_file.string() + ": " + common::tls::last_openssl_error());
   OwnedPkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
-    return common::fail(key_file.string() + " is not a PEM private key: " + openssl_error());
+    return common::fail(key_file.string() + " is not a PEM private key: " + common::tls::last_openssl_error());
   }
   return public_base64_of(key.get());
 }

@@ -2,7 +2,6 @@
 #include "ctl/sender_command.h"
 
 #include <algorithm>
-#include <charconv>
 #include <ctime>
 #include <filesystem>
 
@@ -178,9 +177,7 @@ int run_sender_command(const std::vector<std::string>& words) {
   if (auto config = parsed->value("--config")) inv.config = *config;
   if (auto tenant = parsed->value("--tenant")) inv.tenant = *tenant;
   if (auto expires = parsed->value("--expires")) {
-    auto [end, ec] = std::from_chars(expires->data(), expires->data() + expires->size(), inv.expiry_hours);
-    if (ec != std::errc() || end != expires->data() + expires->size() || inv.expiry_hours < 1 ||
-        inv.expiry_hours > kMaxExpiryHours) {
+    if (!parse_whole_number(*expires, inv.expiry_hours) || inv.expiry_hours < 1 || inv.expiry_hours > kMaxExpiryHours) {
       return kErrors.usage_error("--expires takes hours, 1 to " + std::to_string(kMaxExpiryHours));
     }
   }

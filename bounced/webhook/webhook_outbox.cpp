@@ -72,10 +72,15 @@ constexpr const char* kReschedule =
 constexpr const char* kCountPending = "SELECT count(*) FROM webhook_outbox WHERE state = 'pending'";
 constexpr const char* kNextDue =
     "SELECT min(next_attempt_at) FROM webhook_outbox WHERE state = 'pending'";
-constexpr const char* kFind =
+constexpr const char* kRecordColumns =
     "SELECT id, tenant, stream, event, url, body, created_at, attempts, next_attempt_at, "
-    "last_error, state, "
-    "finished_at FROM webhook_outbox WHERE id = ?1";
+    "last_error, state, finished_at FROM webhook_outbox ";
+constexpr const char* kFindWhere = "WHERE id = ?1";
+constexpr const char* kListWhere =
+    "WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3";
+constexpr const char* kRetry =
+    "UPDATE webhook_outbox SET state = 'pending', next_attempt_at = ?2, created_at = ?2, finished_at = NULL "
+    "WHERE id = ?1";
 constexpr const char* kPurge =
     "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox "
     "WHERE state != 'pending' AND finished_at < ?1 LIMIT ?2)";
@@ -291,28 +296,71 @@ Result<std::optional<std::int64_t>> WebhookOutbox::next_due() {
   return std::optional<std::int64_t>(next->column_int(0));
 }
 
+namespace {
+
+// The row `select` (kRecordColumns) is on.
+Result<OutboxRecord> read_record(Statement& select) {
+  OutboxRecord record;
+  record.id = select.column_int(0);
+  record.event = {select.column_text(1), select.column_text(2), select.column_text(3), select.column_text(4),
+                  select.column_text(5)};
+  record.created_at = select.column_int(6);
+  record.attempts = static_cast<int>(select.column_int(7));
+  record.next_attempt_at = select.column_int(8);
+  record.last_error = select.column_text(9);
+  const std::string state = select.column_text(10);
+  auto parsed = parse_state(state);
+  if (!parsed) {
+    return fail(std::string(kWhat) + ": row " + std::to_string(record.id) + " has unknown state " + state);
+  }
+  record.state = *parsed;
+  if (!select.column_null(11)) record.finished_at = select.column_int(11);
+  return record;
+}
+
+}  // namespace
+
 Result<std::optional<OutboxRecord>> WebhookOutbox::find(std::int64_t id) {
-  auto select = Statement::prepare(db_.get(), kFind);
+  auto select = Statement::prepare(db_.get(), (std::string(kRecordColumns) + kFindWhere).c_str());
   if (!select) return std::unexpected(select.error());
   if (auto st = select->number(1, id); !st) return std::unexpected(st.error());
   auto row = select->step();
   if (!row) return std::unexpected(row.error());
   if (!*row) return std::optional<OutboxRecord>();
-  OutboxRecord record;
-  record.id = select->column_int(0);
-  record.event = {select->column_text(1), select->column_text(2), select->column_text(3),
-                  select->column_text(4), select->column_text(5)};
-  record.created_at = select->column_int(6);
-  record.attempts = static_cast<int>(select->column_int(7));
-  record.next_attempt_at = select->column_int(8);
-  record.last_error = select->column_text(9);
-  const std::string state = select->column_text(10);
-  auto parsed = parse_state(state);
-  if (!parsed)
-    return fail(std::string(kWhat) + ": row " + std::to_string(id) + " has unknown state " + state);
-  record.state = *parsed;
-  if (!select->column_null(11)) record.finished_at = select->column_int(11);
-  return std::optional<OutboxRecord>(std::move(record));
+  auto record = read_record(*select);
+  if (!record) return std::unexpected(record.error());
+  return std::optional<OutboxRecord>(std::move(*record));
+}
+
+Result<std::vector<OutboxRecord>> WebhookOutbox::list(const std::optional<std::string>& tenant,
+                                                      std::optional<OutboxState> state, std::size_t limit) {
+  auto select = Statement::prepare(db_.get(), (std::string(kRecordColumns) + kListWhere).c_str());
+  if (!select) return std::unexpected(select.error());
+  Status st;
+  if (tenant) st = select->text(1, *tenant);
+  if (st && state) st = select->text(2, outbox_state_name(*state));
+  if (st) st = select->number(3, static_cast<std::int64_t>(limit));
+  if (!st) return std::unexpected(st.error());
+  std::vector<OutboxRecord> records;
+  for (;;) {
+    auto row = select->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return records;
+    auto record = read_record(*select);
+    if (!record) return std::unexpected(record.error());
+    records.push_back(std::move(*record));
+  }
+}
+
+Result<bool> WebhookOutbox::retry(std::int64_t id, std::int64_t now) {
+  auto update = Statement::prepare(db_.get(), kRetry);
+  if (!update) return std::unexpected(update.error());
+  Status st = update->number(1, id);
+  if (st) st = update->number(2, now);
+  if (!st) return std::unexpected(st.error());
+  auto done = update->step();
+  if (!done) return std::unexpected(done.error());
+  return sqlite3_changes(db_.get()) > 0;
 }
 
 Result<std::int64_t> WebhookOutbox::purge_finished(std::int64_t before, std::size_t limit) {

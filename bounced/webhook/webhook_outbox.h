@@ -111,6 +111,12 @@ class WebhookOutbox {
   // The earliest next_attempt_at of a pending row, if any (for sleeping until it).
   common::Result<std::optional<std::int64_t>> next_due();
   common::Result<std::optional<OutboxRecord>> find(std::int64_t id);
+  // Operator tools: the newest `limit` rows, of one tenant and state when given.
+  common::Result<std::vector<OutboxRecord>> list(const std::optional<std::string>& tenant,
+                                                 std::optional<OutboxState> state, std::size_t limit);
+  // A second chance for a finished (or pending) row: pending, due at `now`, with
+  // a fresh retry window from `now`. False when there is no such row.
+  common::Result<bool> retry(std::int64_t id, std::int64_t now);
   // Deletes up to `limit` delivered or abandoned rows finished before `before`;
   // returns how many went. Pending rows are never deleted.
   common::Result<std::int64_t> purge_finished(std::int64_t before, std::size_t limit);

@@ -52,7 +52,7 @@ Result<std::string> bio_text(BIO* bio) {
 std::string last_openssl_error() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();
-  if (code == 0) return "unknown TLS error";
+  if (code == 0) return "unknown OpenSSL error";
   char buf[256];
   ERR_error_string_n(code, buf, sizeof buf);
   return buf;
