@@ -106,7 +106,7 @@ ReportRow report_row(const IncomingReport& incoming, const BounceReport& report,
   row.kind = std::string(report_kind_name(report.kind));
   row.size = incoming.raw.size();
   row.truncated = incoming.raw.size() > config.bounce_store.max_raw_message;
-  row.raw = incoming.raw.substr(0, config.bounce_store.max_raw_message);
+  row.raw = std::string_view(incoming.raw).substr(0, config.bounce_store.max_raw_message);
   return row;
 }
 
@@ -226,7 +226,7 @@ common::Result<std::size_t> announce(sqlite3* db, const mta::TenantConfig& tenan
 
 common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& config, const IncomingReport& incoming,
                                               std::int64_t now) {
-  const BounceReport report = classify_message(incoming.raw);
+  BounceReport report = classify_message(incoming.raw);
   ProcessOutcome outcome;
   common::store::ImmediateTransaction tx(db);
   if (auto st = tx.begin(); !st) return std::unexpected(st.error());
@@ -250,15 +250,14 @@ common::Result<ProcessOutcome> process_report(sqlite3* db, const BouncedConfig& 
   const MessageFacts* message = context->message ? &*context->message : nullptr;
   const mta::TenantConfig* tenant = context->tenant;
 
-  std::vector<BounceResult> results = report.results;
   // A report that names no recipient speaks of the one its VERP token names.
   if (incoming.token && message && incoming.token->recipient_index < message->recipients.size()) {
-    for (auto& r : results) {
+    for (auto& r : report.results) {
       if (r.recipient.empty()) r.recipient = message->recipients[incoming.token->recipient_index];
     }
   }
 
-  for (const auto& result : results) {
+  for (const auto& result : report.results) {
     ++outcome.results;
     BounceRow bounce = bounce_row(result, *report_id, *context, now);
     // Only an address this tenant's message went to may be suppressed or announced.
@@ -319,7 +318,7 @@ common::Result<std::unique_ptr<BounceProcessor>> BounceProcessor::open(common::e
     }
     if (i == 0) {
       for (auto create : {create_bounce_schema, common::store::create_suppression_schema,
-                          webhook::create_outbox_schema}) {
+                          webhook::create_outbox_schema, create_delivery_cursor_schema}) {
         if (auto st = create(db->get()); !st) return std::unexpected(st.error());
       }
     }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,7 +37,7 @@ struct ReportRow {
   std::string kind;  // "dsn", "arf", ...
   std::size_t size = 0;
   bool truncated = false;
-  std::string raw;   // at most bounce_store.max_raw_message bytes
+  std::string_view raw;  // at most bounce_store.max_raw_message bytes, viewed in the report (no copy)
 };
 
 // The id of an earlier copy of this report, if any.

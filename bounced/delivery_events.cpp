@@ -36,6 +36,8 @@ common::Result<std::optional<std::int64_t>> single_int(sqlite3* db, const char* 
 
 }  // namespace
 
+common::Status create_delivery_cursor_schema(sqlite3* db) { return exec(db, kSchema); }
+
 common::Result<std::size_t> queue_delivery_webhooks(sqlite3* db, const BouncedConfig& config, std::size_t max_rows,
                                                     std::int64_t started_at, std::int64_t now) {
   // Tenants with a Delivery endpoint; without any, there is nothing to read.
@@ -45,7 +47,6 @@ common::Result<std::size_t> queue_delivery_webhooks(sqlite3* db, const BouncedCo
       if (endpoint.event == webhook::kEventDelivery) wanted[tenant.name] = &tenant;
     }
   }
-  if (auto st = exec(db, kSchema); !st) return std::unexpected(st.error());
   auto log_exists = single_int(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'message_log'");
   if (!log_exists) return std::unexpected(log_exists.error());
   if (!*log_exists) return std::size_t{0};  // stamp-mta has not created its log yet

@@ -19,6 +19,9 @@
 
 namespace bounced {
 
+// The cursor's table; made once when the processor opens the database.
+common::Status create_delivery_cursor_schema(sqlite3* db);
+
 // One batch of at most `max_rows` message log rows; returns the webhooks queued.
 common::Result<std::size_t> queue_delivery_webhooks(sqlite3* db, const BouncedConfig& config, std::size_t max_rows,
                                                     std::int64_t started_at, std::int64_t now);

@@ -38,13 +38,20 @@ std::string expand_pattern(const std::string& pattern, const std::string& name, 
   return out;
 }
 
-SenderDecision display_name_decision(const OperatorConfig& op, const common::mime::MailboxAddress& from) {
+// Verified-address and display-name mail: signed by the operator, envelope on
+// the operator's bounce domain.
+SenderDecision operator_decision(const OperatorConfig& op, SenderMode mode) {
   SenderDecision d;
-  d.mode = SenderMode::DisplayName;
+  d.mode = mode;
   d.signing_domain = op.domain;
   if (op.dkim) d.signing_key = *op.dkim;
   d.ed25519_key = op.dkim_ed25519;
   d.return_path_domain = op.bounce_domain;
+  return d;
+}
+
+SenderDecision display_name_decision(const OperatorConfig& op, const common::mime::MailboxAddress& from) {
+  SenderDecision d = operator_decision(op, SenderMode::DisplayName);
   // The author's part of "NAME via OPERATOR" is bounded, so the operator's part always shows.
   std::string shown = common::mime::clean_display_name(
       from.display_name.empty() ? from.address.substr(0, from.address.find('@')) : from.display_name,
@@ -101,16 +108,9 @@ std::expected<SenderDecision, Reply> decide_sender(const TenantConfig& tenant, c
     d.return_path_domain = domain.return_path;
     return d;
   }
-  const std::string address = common::ascii_lower(from.address);
   if (std::any_of(tenant.verified_senders.begin(), tenant.verified_senders.end(),
-                  [&](const std::string& a) { return common::ascii_lower(a) == address; })) {
-    SenderDecision d;
-    d.mode = SenderMode::VerifiedAddress;
-    d.signing_domain = op.domain;
-    if (op.dkim) d.signing_key = *op.dkim;
-    d.ed25519_key = op.dkim_ed25519;
-    d.return_path_domain = op.bounce_domain;
-    return d;
+                  [&](const std::string& a) { return common::equals_ignoring_ascii_case(a, from.address); })) {
+    return operator_decision(op, SenderMode::VerifiedAddress);
   }
   if (tenant.fallback_to_display_name && display_name_allowed) return display_name_decision(op, from);
 

@@ -15,6 +15,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include "common/base/ascii.h"
 #include "common/base/cidr.h"
 
@@ -75,11 +77,16 @@ bool is_private_address(const std::string& address) {
   } else {
     return true;  // not an address we can judge: refuse
   }
-  for (const char* network : kPrivateNetworks) {
-    auto cidr = common::Cidr::parse(network);
-    if (cidr && cidr->contains(reinterpret_cast<const sockaddr*>(&storage))) return true;
-  }
-  return false;
+  // Parsed once, not at every connect.
+  static const std::vector<common::Cidr> kParsed = [] {
+    std::vector<common::Cidr> parsed;
+    for (const char* network : kPrivateNetworks) {
+      if (auto cidr = common::Cidr::parse(network)) parsed.push_back(*cidr);
+    }
+    return parsed;
+  }();
+  const auto* address_ptr = reinterpret_cast<const sockaddr*>(&storage);
+  return std::any_of(kParsed.begin(), kParsed.end(), [&](const common::Cidr& c) { return c.contains(address_ptr); });
 }
 
 bool is_ip_literal(const std::string& text) {

@@ -118,6 +118,17 @@ common::Status bind_text(sqlite3* db, sqlite3_stmt* statement, int index, const 
   return {};
 }
 
+// Steps a prepared insert whose binding went as `st` says, then readies it for
+// the next row whatever happened.
+common::Status step_and_reset(sqlite3* db, sqlite3_stmt* statement, common::Status st, const char* what) {
+  if (st && sqlite3_step(statement) != SQLITE_DONE) st = sqlite_fail(db, what);
+  // reset() repeats the step's error, which is already in `st`.
+  int reset_rc = sqlite3_reset(statement);
+  if (st && reset_rc != SQLITE_OK) st = sqlite_fail(db, "reset");
+  if (sqlite3_clear_bindings(statement) != SQLITE_OK && st) st = sqlite_fail(db, "clear bindings");
+  return st;
+}
+
 common::Status insert_row(sqlite3* db, sqlite3_stmt* statement, const MessageLogEntry& e) {
   common::Status st;
   int index = 1;
@@ -128,12 +139,7 @@ common::Status insert_row(sqlite3* db, sqlite3_stmt* statement, const MessageLog
   if (st && sqlite3_bind_int(statement, 8, e.attempt) != SQLITE_OK)
     st = sqlite_fail(db, "bind attempt");
   if (st && sqlite3_bind_int64(statement, 9, e.at) != SQLITE_OK) st = sqlite_fail(db, "bind at");
-  if (st && sqlite3_step(statement) != SQLITE_DONE) st = sqlite_fail(db, "insert");
-  // reset() repeats the step's error, which is already in `st`.
-  int reset_rc = sqlite3_reset(statement);
-  if (st && reset_rc != SQLITE_OK) st = sqlite_fail(db, "reset");
-  if (sqlite3_clear_bindings(statement) != SQLITE_OK && st) st = sqlite_fail(db, "clear bindings");
-  return st;
+  return step_and_reset(db, statement, st, "insert");
 }
 
 std::string json_object(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -164,11 +170,7 @@ common::Status insert_message(sqlite3* db, sqlite3_stmt* statement, const Accept
     if (st) st = bind_text(db, statement, index++, *text);
   }
   if (st && sqlite3_bind_int64(statement, 11, m.accepted_at) != SQLITE_OK) st = sqlite_fail(db, "bind accepted_at");
-  if (st && sqlite3_step(statement) != SQLITE_DONE) st = sqlite_fail(db, "insert message");
-  int reset_rc = sqlite3_reset(statement);
-  if (st && reset_rc != SQLITE_OK) st = sqlite_fail(db, "reset");
-  if (sqlite3_clear_bindings(statement) != SQLITE_OK && st) st = sqlite_fail(db, "clear bindings");
-  return st;
+  return step_and_reset(db, statement, st, "insert message");
 }
 
 // Batched so one request never holds the write lock for long; what is left
