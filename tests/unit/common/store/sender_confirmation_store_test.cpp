@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -143,5 +144,16 @@ BOOST_AUTO_TEST_CASE(of_two_connections_racing_on_one_token_exactly_one_wins) {
     int winners = 0;
     for (int w : won) winners += w;
     BOOST_TEST(winners == 1);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_token_never_starts_like_a_command_line_option) {
+  // `stampctl sender confirm TOKEN`: a leading '-' would be read as an option.
+  TempDir dir;
+  auto store = open_store(dir.path / "state.db");
+  for (int i = 0; i < 1000; ++i) {
+    auto made = store->create("acme", "alice@customer.test", kDay, kNow);
+    BOOST_REQUIRE(made);
+    BOOST_TEST_REQUIRE(std::isalnum(static_cast<unsigned char>(made->token.front())), made->token);
   }
 }
