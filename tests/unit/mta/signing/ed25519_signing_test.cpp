@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/base/owned.h"
+#include "tests/unit/mta/signing/dkim_test_support.h"
 #include "mta/signing/signed_headers.h"
 
 namespace fs = std::filesystem;
@@ -53,23 +54,6 @@ std::string shell(const std::string& command) {
                         "command failed: " << command << "\n"
                                            << output);
   return output;
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char pattern[] = "/tmp/stamp-ed25519-test-XXXXXX";
-    BOOST_REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-void write_file(const fs::path& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  BOOST_REQUIRE(out.good());
 }
 
 struct TestKey {
@@ -120,158 +104,22 @@ std::string sign(std::string_view message, std::size_t chunk = 0, const TestKey&
                      chunk == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{chunk});
 }
 
-// The verifier, as in dkim_signer_test.cpp: arguments are triples (message file,
-// key record file, DNS name); prints "<index> PASS" or "<index> FAIL <reason>".
-// dkimpy hashes one more From than h= names when verifying (its fix for Debian bug
-// #644046), which would reject a second From even without oversigning; the script
-// undoes that so the second-From checks test stamp's oversigning.
-constexpr char kVerifyScript[] = R"(
-import logging, re, sys, dkim
-logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='dkimpy: %(message)s')
-dkimpy_hash_headers = dkim.hash_headers
-def strict_hash_headers(hasher, canon, headers, include_headers, sig_header, sig):
-    named = [x.lower() for x in re.split(br"\s*:\s*", sig[b'h'])]
-    if include_headers.count(b'from') > named.count(b'from') and include_headers[-1] == b'from':
-        include_headers = include_headers[:-1]
-    return dkimpy_hash_headers(hasher, canon, headers, include_headers, sig_header, sig)
-dkim.hash_headers = strict_hash_headers
-args = sys.argv[1:]
-for i in range(0, len(args), 3):
-    message = open(args[i], 'rb').read()
-    record = open(args[i + 1], 'rb').read()
-    name = args[i + 2].encode()
-    def dnsfunc(qname, timeout=5, record=record, name=name):
-        return record if qname == name else None
-    reason = ''
-    try:
-        ok = dkim.DKIM(message).verify(dnsfunc=dnsfunc)
-    except dkim.DKIMException as e:
-        ok, reason = False, str(e)
-    print('%d %s %s' % (i // 3, 'PASS' if ok else 'FAIL', reason), flush=True)
-)";
+using dkim_test::count_of;
+using dkim_test::replace_once;
+using dkim_test::signed_headers;
+using dkim_test::tags;
+using dkim_test::TempDir;
+using dkim_test::Verdict;
+using dkim_test::write_file;
 
-// Runs /usr/bin/python3 (the pyenv python3 on PATH has no dkim module) in a clean
-// environment. A verifier that does not finish cleanly fails the test, so a
-// negative check cannot pass because the verifier is broken.
-std::string run_verifier(std::vector<std::string> args) {
-  int pipe_fds[2];
-  BOOST_REQUIRE_EQUAL(pipe2(pipe_fds, O_CLOEXEC), 0);
-  std::string script = kVerifyScript;
-  std::vector<char*> argv = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>("-c"),
-                             script.data()};
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  char* envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>("LC_ALL=C.UTF-8"),
-                  const_cast<char*>("PYTHONDONTWRITEBYTECODE=1"), nullptr};
-  pid_t pid = fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    execve(argv[0], argv.data(), envp);
-    _exit(127);
-  }
-  close(pipe_fds[1]);
-  std::string output;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = read(pipe_fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    output.append(buffer, static_cast<std::size_t>(n));
-  }
-  close(pipe_fds[0]);
-  int status = 0;
-  BOOST_REQUIRE_EQUAL(waitpid(pid, &status, 0), pid);
-  BOOST_REQUIRE_MESSAGE(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                        "the verifier did not run properly: " << output);
-  return output;
-}
-
-enum class Verdict { Pass, Fail };
-
-// Collects signed messages with the verdict expected for each, then checks them
-// all with one verifier run.
-class Dkimpy {
+// dkimpy, with the record of `key` (the shared test key by default) at this file's selector.
+class Dkimpy : public dkim_test::DkimpyBatch {
  public:
-  void expect(Verdict verdict, std::string label, std::string_view signed_message,
-              const TestKey& key = ed_key()) {
-    std::string index = std::to_string(expected_.size());
-    fs::path message_file = dir_.path / (index + ".eml");
-    fs::path record_file = dir_.path / (index + ".txt");
-    write_file(message_file, signed_message);
-    write_file(record_file, key.dns_record);
-    args_.push_back(message_file.string());
-    args_.push_back(record_file.string());
-    args_.push_back(std::string(kSelector) + "._domainkey." + kDomain + ".");
-    expected_.push_back({verdict, std::move(label)});
+  void expect(Verdict verdict, std::string label, std::string_view signed_message, const TestKey& key = ed_key()) {
+    add(verdict, std::move(label), signed_message, key.dns_record,
+        std::string(kSelector) + "._domainkey." + kDomain + ".");
   }
-
-  void check() {
-    BOOST_REQUIRE(!expected_.empty());
-    std::string output = "\n" + run_verifier(args_);
-    for (std::size_t i = 0; i < expected_.size(); ++i) {
-      const auto& [verdict, label] = expected_[i];
-      std::string prefix = "\n" + std::to_string(i) + " ";
-      std::size_t at = output.find(prefix);
-      BOOST_REQUIRE_MESSAGE(at != std::string::npos, "no verdict for " << label << ": " << output);
-      ++at;
-      std::string line = output.substr(at, output.find('\n', at) - at);
-      bool passed = line.starts_with(prefix.substr(1) + "PASS");
-      BOOST_CHECK_MESSAGE(passed == (verdict == Verdict::Pass),
-                          label << ": expected " << (verdict == Verdict::Pass ? "PASS" : "FAIL")
-                                << ", dkimpy said: " << line << "\n"
-                                << output);
-    }
-    expected_.clear();
-    args_.clear();
-  }
-
- private:
-  TempDir dir_;
-  std::vector<std::pair<Verdict, std::string>> expected_;
-  std::vector<std::string> args_;
 };
-
-// The tags of a DKIM-Signature header, unfolded, white space removed from values.
-std::map<std::string, std::string> tags(std::string_view header) {
-  std::string_view prefix = "DKIM-Signature:";
-  BOOST_REQUIRE(header.starts_with(prefix));
-  std::string value(header.substr(prefix.size()));
-  std::map<std::string, std::string> result;
-  std::size_t at = 0;
-  while (at < value.size()) {
-    std::size_t end = value.find(';', at);
-    if (end == std::string::npos) end = value.size();
-    std::string item;
-    for (char c : value.substr(at, end - at)) {
-      if (!std::isspace(static_cast<unsigned char>(c))) item += c;
-    }
-    std::size_t eq = item.find('=');
-    if (eq != std::string::npos) result[item.substr(0, eq)] = item.substr(eq + 1);
-    at = end + 1;
-  }
-  return result;
-}
-
-// h= as lower-case names, in order.
-std::vector<std::string> signed_headers(std::string_view header) {
-  std::string list = tags(header)["h"];
-  std::transform(list.begin(), list.end(), list.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::vector<std::string> names;
-  std::size_t at = 0;
-  while (at <= list.size()) {
-    std::size_t end = std::min(list.find(':', at), list.size());
-    names.push_back(list.substr(at, end - at));
-    at = end + 1;
-  }
-  return names;
-}
-
-long count_of(const std::vector<std::string>& names, std::string_view name) {
-  return std::count(names.begin(), names.end(), name);
-}
 
 // CRLF line ends only, continuation lines start with white space, one trailing
 // CRLF, no line over 78 characters.
@@ -291,13 +139,6 @@ void check_header_shape(std::string_view header) {
     if (header[i] == '\r') well_folded &= i + 1 < header.size() && header[i + 1] == '\n';
   }
   BOOST_CHECK_MESSAGE(well_folded, "badly folded: " << header);
-}
-
-std::string replace_once(std::string text, std::string_view from, std::string_view to) {
-  std::size_t at = text.find(from);
-  BOOST_REQUIRE(at != std::string::npos);
-  text.replace(at, from.size(), to);
-  return text;
 }
 
 const std::string kSimple =
