@@ -107,6 +107,12 @@ std::string sign(const mta::DkimSigner& signer, const mta::DkimKey& key, std::st
   return *header;
 }
 
+using dkim_test::kSimple;
+using dkim_test::kListMail;
+using dkim_test::kEmptyBody;
+using dkim_test::kNoFinalNewline;
+using dkim_test::kHeadersOnly;
+using dkim_test::kHeadersOnlyNoFinalNewline;
 using dkim_test::count_of;
 using dkim_test::replace_once;
 using dkim_test::signed_headers;
@@ -142,40 +148,6 @@ void check_header_shape(std::string_view header) {
   BOOST_CHECK_MESSAGE(well_folded, "badly folded: " << header);
 }
 
-const std::string kSimple =
-    "From: Alice <alice@example.test>\r\n"
-    "To: bob@example.net\r\n"
-    "Subject: Hello\r\n"
-    "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
-    "Message-ID: <simple.1@example.test>\r\n"
-    "MIME-Version: 1.0\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\n"
-    "\r\n"
-    "Hi Bob,\r\n"
-    "\r\n"
-    "just checking the signature.\r\n";
-
-const std::string kListMail =
-    "From: \"Example News\" <news@example.test>\r\n"
-    "To: reader@example.net\r\n"
-    "Cc: archive@example.org\r\n"
-    "Reply-To: help@example.test\r\n"
-    "Subject: Weekly digest\r\n"
-    "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
-    "Message-ID: <list.2@example.test>\r\n"
-    "In-Reply-To: <list.1@example.test>\r\n"
-    "References: <list.0@example.test> <list.1@example.test>\r\n"
-    "List-Unsubscribe: <https://example.test/u/abc>, <mailto:unsub@example.test?subject=abc>\r\n"
-    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-    "X-Mailer: stamp-test\r\n"
-    "MIME-Version: 1.0\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\n"
-    "\r\n"
-    "Digest body.  Trailing spaces here:   \r\n"
-    "\tand a tab-indented line\r\n"
-    "\r\n"
-    "\r\n";
-
 std::string folded_mail() {
   std::string to = "To: ";
   for (int i = 0; i < 40; ++i) {
@@ -194,28 +166,6 @@ std::string folded_mail() {
          "\r\n" +
          body;
 }
-
-const std::string kEmptyBody =
-    "From: alice@example.test\r\n"
-    "To: bob@example.net\r\n"
-    "Subject: (no body)\r\n"
-    "\r\n";
-
-const std::string kNoFinalNewline =
-    "From: alice@example.test\r\n"
-    "To: bob@example.net\r\n"
-    "Subject: no final CRLF\r\n"
-    "\r\n"
-    "last line without CRLF";
-
-const std::string kHeadersOnly =
-    "From: alice@example.test\r\n"
-    "To: bob@example.net\r\n"
-    "Subject: no blank line, no body\r\n";
-
-const std::string kHeadersOnlyNoFinalNewline =
-    "From: alice@example.test\r\n"
-    "Subject: not even a final CRLF";
 
 struct Case {
   const char* name;
